@@ -1,0 +1,1 @@
+"""Advise: see docs/ARCHITECTURE.md (planned stage)."""

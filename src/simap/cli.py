@@ -1,0 +1,462 @@
+"""The ``simap`` command line: a thin shell over the library (parse, call, format).
+
+Errors are turned into a message and an exit code in exactly one place: :func:`main`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from simap.errors import SimapError
+
+app = typer.Typer(
+    help="simap: Social Innovation Mapping. Import, code, map and evaluate ventures.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+codebook_app = typer.Typer(help="List, show, validate and export codebooks.", no_args_is_help=True)
+export_app = typer.Typer(help="Export project data.", no_args_is_help=True)
+models_app = typer.Typer(help="Local embedding models (offline).", no_args_is_help=True)
+db_app = typer.Typer(help="Project database: status and migrations.", no_args_is_help=True)
+app.add_typer(codebook_app, name="codebook")
+app.add_typer(export_app, name="export")
+app.add_typer(models_app, name="models")
+app.add_typer(db_app, name="db")
+
+console = Console()
+err_console = Console(stderr=True)
+
+ProjectOpt = Annotated[
+    str,
+    typer.Option(
+        "--project",
+        "-p",
+        envvar="SIMAP_PROJECT",
+        help="Project database: a SQLite file path or a database URL (postgresql+psycopg://...).",
+    ),
+]
+DEFAULT_PROJECT_FILE = "simap-project.db"
+MinScoreOpt = Annotated[
+    float,
+    typer.Option(
+        "--min-score", min=0.0, max=1.0, help="Machine suggestions count from this calibrated score."
+    ),
+]
+AcceptedOnlyOpt = Annotated[bool, typer.Option("--accepted-only", help="Count only codes a human accepted.")]
+
+
+def _project(path: str) -> Any:
+    from simap.pipeline import Project
+
+    return Project.open(path, actor=os.environ.get("SIMAP_USER", "cli"))
+
+
+class _RichProgress:
+    """Adapts the library's progress(stage, done, total) callback to rich progress bars."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.tasks: dict[str, Any] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage not in self.tasks:
+            self.tasks[stage] = self.progress.add_task(stage, total=total)
+        self.progress.update(self.tasks[stage], completed=done, total=total)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description:<12}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=False,
+        disable=not err_console.is_terminal,
+    )
+
+
+# -- import ---------------------------------------------------------------------------------
+@app.command("import")
+def import_cmd(
+    path: Annotated[
+        Path, typer.Argument(help="JSONL, CSV, XLSX, DPG JSON, or a folder of .txt/.md/.pdf/.docx")
+    ],
+    project: ProjectOpt = DEFAULT_PROJECT_FILE,
+    format: Annotated[
+        str | None, typer.Option("--format", "-f", help="Reader name; detected when omitted.")
+    ] = None,
+    map_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map",
+            "-m",
+            help="Field mapping, e.g. --map id=ein --map text=mission,program --map country=nation",
+        ),
+    ] = None,
+    skip_invalid: Annotated[
+        bool, typer.Option("--skip-invalid", help="Import valid rows, report the bad ones.")
+    ] = False,
+) -> None:
+    """Import ventures (upsert by id). A bad row stops the import and nothing is written."""
+    from simap.ingest.mapping import FieldMapping
+
+    mapping = FieldMapping.parse_cli(map_) if map_ else None
+    with _project(project) as proj:
+        stats = proj.import_path(path, format=format, mapping=mapping, skip_invalid=skip_invalid)
+    console.print(
+        f"[green]Imported[/green] {stats.total} ventures from {path}: {stats.created} new, "
+        f"{stats.updated} updated, {stats.unchanged} unchanged; {stats.segments} sentences."
+    )
+    if stats.skipped:
+        err_console.print(f"[yellow]Skipped {len(stats.skipped)} invalid rows:[/yellow]")
+        for s in stats.skipped:
+            err_console.print(f"  {s}")
+
+
+# -- code -----------------------------------------------------------------------------------
+@app.command("code")
+def code_cmd(
+    project: ProjectOpt = DEFAULT_PROJECT_FILE,
+    codebook: Annotated[
+        str, typer.Option("--codebook", "-c", help="Built-in name or YAML file.")
+    ] = "social-innovation",
+    embedder: Annotated[
+        str, typer.Option("--embedder", "-e", help="Embedding backend (see `simap backends`).")
+    ] = "",
+    model: Annotated[
+        str | None, typer.Option("--model", help="Model path or hub name for the embedder.")
+    ] = None,
+    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Processes/threads to use.")] = 2,
+) -> None:
+    """Machine-code every venture against a codebook, with evidence sentences and scores."""
+    from simap.pipeline import DEFAULT_EMBEDDER
+
+    params = {"model": model} if model else None
+    with _project(project) as proj, _progress() as bar:
+        result = proj.code(
+            codebook=codebook,
+            embedder=embedder or DEFAULT_EMBEDDER,
+            embedder_params=params,
+            workers=workers,
+            progress=_RichProgress(bar),
+        )
+    console.print(
+        f"[green]Coded[/green] {result.ventures} ventures ({result.segments} sentences) against "
+        f"{result.codebook}@{result.codebook_version} with {result.coder} in {result.seconds:.1f}s "
+        f"({result.ventures / max(result.seconds, 1e-9):.0f} ventures/s): {result.present} codes at score >= 0.5. "
+        f"Run {result.run_id}."
+    )
+
+
+# -- map ------------------------------------------------------------------------------------
+@app.command("map")
+def map_cmd(
+    project: ProjectOpt = DEFAULT_PROJECT_FILE,
+    html: Annotated[Path | None, typer.Option("--html", help="Where to write the HTML report.")] = None,
+    min_score: MinScoreOpt = 0.5,
+    accepted_only: AcceptedOnlyOpt = False,
+    codebook: Annotated[
+        str | None, typer.Option("--codebook", "-c", help="Default: the last coded one.")
+    ] = None,
+) -> None:
+    """Print code prevalence and the principle x barrier table; write the HTML map."""
+    from simap.maps.terminal import render_map
+
+    with _project(project) as proj:
+        landscape = proj.build_map(
+            codebook=codebook, min_score=min_score, include_suggestions=not accepted_only
+        )
+        render_map(landscape, console)
+        out = html or Path(Path(project).stem + "-map.html" if "://" not in project else "simap-map.html")
+        written = proj.write_report(
+            out, codebook=codebook, min_score=min_score, include_suggestions=not accepted_only
+        )
+    console.print(f"[green]Report written:[/green] {written.resolve()}")
+
+
+# -- export ---------------------------------------------------------------------------------
+@export_app.command("codes")
+def export_codes_cmd(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output file.")],
+    project: ProjectOpt = DEFAULT_PROJECT_FILE,
+    format: Annotated[str, typer.Option("--format", "-f", help="jsonl or csv")] = "jsonl",
+    min_score: MinScoreOpt = 0.5,
+    accepted_only: AcceptedOnlyOpt = False,
+) -> None:
+    """One row per venture with its codes, scores, statuses and evidence."""
+    with _project(project) as proj:
+        n = proj.export_codes(out, fmt=format, min_score=min_score, include_suggestions=not accepted_only)
+    console.print(f"[green]Exported[/green] {n} ventures to {out}")
+
+
+# -- evaluate -------------------------------------------------------------------------------
+@app.command("evaluate")
+def evaluate_cmd(
+    gold: Annotated[Path, typer.Option("--gold", help='JSONL of {"id": ..., "codes": [...]}')],
+    project: ProjectOpt = DEFAULT_PROJECT_FILE,
+    min_score: MinScoreOpt = 0.5,
+    accepted_only: AcceptedOnlyOpt = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Compare stored codes with gold labels: per-code P/R/F1, pooled F1, kappa and alpha."""
+    with _project(project) as proj:
+        report = proj.evaluate(gold, min_score=min_score, include_suggestions=not accepted_only)
+    if as_json:
+        console.print_json(json.dumps(report.to_dict()))
+        return
+    print_agreement(report)
+
+
+def print_agreement(report: Any) -> None:
+    table = Table(title=f"Agreement with gold ({report.n_items} ventures)")
+    for col in ("code", "support", "predicted", "precision", "recall", "F1", "kappa"):
+        table.add_column(col, justify="right" if col != "code" else "left")
+    for r in report.per_code.to_dict("records"):
+        table.add_row(
+            r["code_id"],
+            str(r["support"]),
+            str(r["predicted"]),
+            f"{r['precision']:.2f}",
+            f"{r['recall']:.2f}",
+            f"{r['f1']:.2f}",
+            f"{r['kappa']:.2f}",
+        )
+    console.print(table)
+    p = report.pooled
+    console.print(
+        f"pooled: precision {p['precision']:.3f}  recall {p['recall']:.3f}  F1 {p['f1']:.3f}  "
+        f"Cohen's kappa {p['kappa']:.3f}  Krippendorff's alpha {p['alpha']:.3f}  "
+        f"macro-F1 {p['macro_f1']:.3f}"
+    )
+    if report.missing:
+        err_console.print(
+            f"[yellow]{len(report.missing)} gold ids are not in the project[/yellow] "
+            f"(e.g. {', '.join(report.missing[:5])})"
+        )
+
+
+# -- codebooks ------------------------------------------------------------------------------
+@codebook_app.command("list")
+def codebook_list() -> None:
+    """List the built-in codebooks."""
+    from simap import codebook as cb
+
+    table = Table("name", "version", "codes", "kinds", "title")
+    for name in cb.builtin_names():
+        book = cb.load(name)
+        table.add_row(
+            name,
+            book.version,
+            str(len(book.active_codes)),
+            ", ".join(sorted({c.kind for c in book.codes})),
+            book.title,
+        )
+    console.print(table)
+
+
+@codebook_app.command("show")
+def codebook_show(
+    name: Annotated[str, typer.Argument(help="Built-in name or file.")] = "social-innovation",
+    code: Annotated[str | None, typer.Option("--code", help="Show one code in full.")] = None,
+) -> None:
+    """Show a codebook's codes (or one code in full)."""
+    from simap import codebook as cb
+
+    book = cb.load(name)
+    if code:
+        c = book.code(code)
+        console.print(f"[bold]{c.id}[/bold] {c.name} ({c.kind})\n{c.definition}")
+        for label, items in (
+            ("include", c.include),
+            ("exclude", c.exclude),
+            ("examples", c.examples),
+            ("counter examples", c.counter_examples),
+            ("cues", c.cues),
+            ("related", c.related),
+        ):
+            if items:
+                console.print(f"[bold]{label}[/bold]")
+                for it in items:
+                    console.print(f"  - {it}")
+        for s in c.solutions:
+            console.print(f"[bold]solution[/bold] {s.title} (cost {s.cost}): {s.description}")
+        return
+    table = Table(title=f"{book.name}@{book.version}: {book.title}")
+    for col in ("id", "kind", "name", "examples", "cues", "solutions"):
+        table.add_column(col)
+    for c in book.codes:
+        table.add_row(c.id, c.kind, c.name, str(len(c.examples)), str(len(c.cues)), str(len(c.solutions)))
+    console.print(table)
+
+
+@codebook_app.command("validate")
+def codebook_validate(path: Annotated[Path, typer.Argument(help="Codebook YAML/JSON file.")]) -> None:
+    """Validate a codebook file; errors name the file, the code and the field."""
+    from simap import codebook as cb
+
+    book = cb.load_file(path)
+    console.print(f"[green]valid[/green]: {book.name}@{book.version}, {len(book.codes)} codes")
+
+
+@codebook_app.command("export")
+def codebook_export(
+    name: Annotated[str, typer.Argument(help="Built-in name or file.")] = "social-innovation",
+    format: Annotated[str, typer.Option("--format", "-f", help="yaml, json or csv")] = "yaml",
+    out: Annotated[Path | None, typer.Option("--out", "-o")] = None,
+) -> None:
+    """Write a codebook as YAML, JSON or CSV (to start your own)."""
+    from simap import codebook as cb
+
+    text = cb.dump(cb.load(name), format)
+    if out:
+        out.write_text(text, encoding="utf-8")
+        console.print(f"[green]Written[/green] {out}")
+    else:
+        sys.stdout.write(text)
+
+
+# -- models, backends, db -------------------------------------------------------------------
+@models_app.command("distill")
+def models_distill(
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Default: $SIMAP_HOME/models/minilm-static")
+    ] = None,
+    pca_dims: Annotated[int, typer.Option("--pca-dims")] = 256,
+) -> None:
+    """Distill fast static embeddings (model2vec) from the packaged MiniLM, offline."""
+    from simap.embed.models import default_static_path, distill_static
+
+    target = out or default_static_path()
+    with console.status(f"Distilling static embeddings into {target} ..."):
+        path = distill_static(target, pca_dims=pca_dims)
+    console.print(f"[green]Static model written:[/green] {path}")
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """Models available locally."""
+    from simap.embed.models import list_models
+
+    table = Table("name", "backend", "path", "available")
+    for m in list_models():
+        table.add_row(*(str(m.get(k, "")) for k in ("name", "backend", "path", "available")))
+    console.print(table)
+
+
+@app.command("backends")
+def backends_cmd() -> None:
+    """List the registered backends of every stage."""
+    from simap.coding import coders
+    from simap.embed import embedders
+    from simap.ingest import readers
+
+    table = Table("stage", "name", "description")
+    for stage, reg in (("readers", readers), ("embedders", embedders), ("coders", coders)):
+        for name, help_ in reg.describe().items():
+            table.add_row(stage, name, help_)
+    console.print(table)
+
+
+@db_app.command("status")
+def db_status(project: ProjectOpt = DEFAULT_PROJECT_FILE) -> None:
+    """Current schema revision, pending migrations and row counts."""
+    from simap.store import repo, schema
+    from simap.store.db import open_store
+
+    store = open_store(project, migrate=False)
+    console.print(
+        f"database: {store.url}\nrevision: {store.current_revision()} (head {store.head_revision()})"
+    )
+    pending = store.pending()
+    console.print(f"pending migrations: {', '.join(pending) if pending else 'none'}")
+    if not pending:
+        for t in (schema.Venture, schema.Segment, schema.Assignment, schema.Run, schema.Event):
+            console.print(f"  {t.__tablename__}: {repo.count(store, t)}")
+
+
+@db_app.command("migrate")
+def db_migrate(project: ProjectOpt = DEFAULT_PROJECT_FILE) -> None:
+    """Apply pending migrations (a SQLite file is backed up first)."""
+    from simap.store.db import open_store
+
+    store = open_store(project, migrate=False)
+    backup = store.migrate()
+    console.print(
+        f"[green]up to date[/green] at {store.current_revision()}" + (f"; backup: {backup}" if backup else "")
+    )
+
+
+# -- demo -----------------------------------------------------------------------------------
+@app.command("demo")
+def demo_cmd(
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Run on this file instead of the demo corpus.")
+    ] = None,
+    gold: Annotated[Path | None, typer.Option("--gold", help="Gold labels to evaluate against.")] = None,
+    project: Annotated[str, typer.Option("--project", "-p")] = "demo-project/demo.db",
+    embedder: Annotated[str, typer.Option("--embedder", "-e")] = "",
+    workers: Annotated[int, typer.Option("--workers", "-w", min=1)] = 2,
+) -> None:
+    """Import, code, map and evaluate the shipped demo corpus (or --data) end to end."""
+    from simap.demo import GOLD_PATH, VENTURES_PATH
+    from simap.maps.terminal import render_map
+    from simap.pipeline import DEFAULT_EMBEDDER
+
+    src = data or Path(str(VENTURES_PATH))
+    gold_path = gold if gold else (Path(str(GOLD_PATH)) if data is None else None)
+    Path(project).parent.mkdir(parents=True, exist_ok=True)
+    with _project(project) as proj, _progress() as bar:
+        stats = proj.import_path(src)
+        console.print(
+            f"[green]Imported[/green] {stats.total} ventures from {src} ({stats.segments} new sentences)"
+        )
+        result = proj.code(
+            embedder=embedder or DEFAULT_EMBEDDER, workers=workers, progress=_RichProgress(bar)
+        )
+        console.print(
+            f"[green]Coded[/green] {result.ventures} ventures with {result.coder} in {result.seconds:.1f}s"
+        )
+        landscape = proj.build_map()
+        render_map(landscape, console)
+        report = proj.write_report(Path(project).with_name("social-innovation-map.html"))
+        proj.export_codes(Path(project).with_name("codes.jsonl"))
+        if gold_path:
+            print_agreement(proj.evaluate(gold_path))
+    console.print(f"\n[bold green]Report:[/bold green] {report.resolve()}")
+    console.print(f"Codes: {Path(project).with_name('codes.jsonl').resolve()}")
+
+
+def main() -> None:
+    """Entry point: run the app; turn simap errors into a message and an exit code."""
+    try:
+        app(standalone_mode=False)
+    except SimapError as exc:
+        err_console.print(f"[bold red]error:[/bold red] {exc}", highlight=False)
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err_console.print("aborted")
+        sys.exit(130)
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,258 @@
+"""Zero-shot coding from a codebook: a classifier trained on the codebook's own sentences.
+
+No venture labels are used. For every active code, a class-weighted logistic regression is
+fitted on sentence embeddings of the codebook itself: the code's definition, include rules and
+example sentences are positives; the other codes' examples and the code's counter examples (near
+misses) are negatives. Each sentence of a venture is scored as a whole and through its clauses
+and short word windows (:mod:`simap.coding.units`), and the code's lexical cues add
+``cue_weight`` to the decision value::
+
+    z(unit, code)     = w_code . embed(unit) + b_code + cue_weight * [a cue of the code occurs]
+    z(sentence, code) = max over the sentence's units
+    z(venture, code)  = max over the venture's sentences    (its best sentences are the evidence)
+    score             = sigmoid(z - threshold)
+
+``threshold`` is the decision value at which a code counts as present (score 0.5). Its default
+per embedding backend was chosen on the demo corpus that ships with simap
+(``bench/calibrate_zeroshot.py``), never on evaluation data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from simap.batches import SUGGESTION_COLUMNS
+from simap.codebook.schema import Codebook
+from simap.coding.cues import cue_hits, cue_pattern
+from simap.coding.units import unit_spans
+from simap.embed.base import Embedder
+from simap.embed.cache import EmbeddingCache, embed_cached
+from simap.errors import InvalidInput, NotFitted
+
+# Decision value at which a code counts as present, per embedding backend: chosen on the shipped
+# demo corpus by bench/calibrate_zeroshot.py (re-run it after changing the built-in codebook).
+DEFAULT_THRESHOLDS = {"static": 1.0, "minilm": 1.0, "tfidf": 0.0}
+FALLBACK_THRESHOLD = 1.0
+
+
+def _dense(mat: Any) -> np.ndarray:
+    if sparse.issparse(mat):
+        return np.asarray(mat.toarray(), dtype=np.float32)
+    return np.asarray(mat, dtype=np.float32)
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    return (1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))).astype(np.float32)
+
+
+class ZeroShotCoder:
+    """Codes ventures against a codebook with no labelled ventures (see the module docstring)."""
+
+    name = "zeroshot"
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        *,
+        units: str = "clauses",
+        C: float = 0.3,
+        cue_weight: float = 1.0,
+        threshold: float | None = None,
+        evidence_k: int = 2,
+        batch_size: int = 8192,
+        cache: EmbeddingCache | None = None,
+    ) -> None:
+        self.embedder = embedder
+        self.units = units
+        self.C = C
+        self.cue_weight = cue_weight
+        self.threshold = threshold
+        self.evidence_k = evidence_k
+        self.batch_size = batch_size
+        self.cache = cache
+
+    # -- identity -------------------------------------------------------------------------
+    @property
+    def threshold_(self) -> float:
+        if self.threshold is not None:
+            return float(self.threshold)
+        return DEFAULT_THRESHOLDS.get(getattr(self.embedder, "name", ""), FALLBACK_THRESHOLD)
+
+    def get_params(self) -> dict[str, Any]:
+        return {
+            "coder": self.name,
+            "embedder": self.embedder.key,
+            "embedder_params": self.embedder.get_params(),
+            "units": self.units,
+            "C": self.C,
+            "cue_weight": self.cue_weight,
+            "threshold": self.threshold_,
+            "evidence_k": self.evidence_k,
+        }
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}:{self.embedder.key}"
+
+    # -- fitting --------------------------------------------------------------------------
+    def _embed(self, texts: list[str]) -> Any:
+        if self.cache is not None and getattr(self.embedder, "cacheable", False):
+            return embed_cached(self.embedder, texts, self.cache)
+        return self.embedder.embed(texts)
+
+    def fit(self, codebook: Codebook, corpus: list[str] | None = None) -> ZeroShotCoder:
+        """Train one classifier per active code on the codebook's sentences."""
+        from sklearn.linear_model import LogisticRegression
+
+        if self.units not in {"sentence", "clauses"}:
+            raise InvalidInput(
+                f"units of ZeroShotCoder must be 'sentence' or 'clauses'; got {self.units!r}.",
+                field="units",
+                hint="use units='clauses' (default) or 'sentence'",
+            )
+        codes = codebook.active_codes
+        if not codes:
+            raise InvalidInput(
+                f"codebook {codebook.name!r} has no active codes to code against.",
+                hint="un-retire a code or add one",
+            )
+        texts: list[str] = []
+        owner: list[int] = []  # j >= 0: positive of code j; -1 - j: counter example of code j
+        for j, code in enumerate(codes):
+            for t in code.anchor_texts():
+                texts.append(t)
+                owner.append(j)
+            for t in code.counter_examples:
+                texts.append(t)
+                owner.append(-1 - j)
+        if not getattr(self.embedder, "cacheable", True):
+            self.embedder.fit(list(corpus or []) + texts)
+        labels = np.asarray(owner)
+        x = self._embed(texts)
+        weights = []
+        biases = []
+        for j, code in enumerate(codes):
+            y = labels == j
+            if y.sum() < 2:
+                raise InvalidInput(
+                    f"code {code.id!r} needs at least 2 positive texts (definition, include rules, examples) "
+                    f"to be coded zero-shot; it has {int(y.sum())}.",
+                    field=f"codes.{code.id}.examples",
+                    hint="add example sentences to the code",
+                )
+            clf = LogisticRegression(C=self.C, class_weight="balanced", max_iter=2000).fit(x, y)
+            weights.append(np.asarray(clf.coef_[0], dtype=np.float32))
+            biases.append(float(clf.intercept_[0]))
+        self.codebook_ = codebook
+        self.code_ids_ = [c.id for c in codes]
+        self.weights_ = np.vstack(weights).T  # (dim, n_codes)
+        self.biases_ = np.asarray(biases, dtype=np.float32)
+        self.patterns_ = [cue_pattern(code.cues) for code in codes]
+        return self
+
+    # -- predicting -----------------------------------------------------------------------
+    def decision(self, texts: list[str]) -> np.ndarray:
+        """Decision values z (len(texts), n_codes) for short texts, in batches."""
+        if not hasattr(self, "weights_"):
+            raise NotFitted(
+                "ZeroShotCoder must be fitted to a codebook before predicting.", hint="call .fit(codebook)"
+            )
+        out = np.empty((len(texts), len(self.code_ids_)), dtype=np.float32)
+        for i in range(0, len(texts), self.batch_size):
+            chunk = texts[i : i + self.batch_size]
+            x = self._embed(chunk)
+            z = _dense(x @ self.weights_) + self.biases_
+            if self.cue_weight:
+                z += self.cue_weight * cue_hits(chunk, self.patterns_)
+            out[i : i + len(chunk)] = z
+        return out
+
+    def score_segments(self, segments: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per sentence and code: decision value, and the (start, end) of the best unit (phrase)."""
+        sent_texts = segments["text"].astype(str).tolist()
+        unit_texts: list[str] = []
+        unit_owner: list[int] = []
+        unit_span: list[tuple[int, int]] = []
+        for i, text in enumerate(sent_texts):
+            for a, b in unit_spans(text, self.units):
+                unit_texts.append(text[a:b])
+                unit_owner.append(i)
+                unit_span.append((a, b))
+        z_units = self.decision(unit_texts)
+        owner = np.asarray(unit_owner)
+        starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]]) if len(owner) else np.array([], int)
+        z_sent = np.maximum.reduceat(z_units, starts, axis=0) if len(owner) else z_units
+        # index of the best unit of each sentence, per code
+        best = np.empty_like(z_sent, dtype=np.int64)
+        bounds = np.r_[starts, len(owner)]
+        for s in range(len(starts)):
+            block = z_units[bounds[s] : bounds[s + 1]]
+            best[s] = bounds[s] + block.argmax(axis=0)
+        spans = np.asarray(unit_span, dtype=np.int64).reshape(-1, 2)
+        return z_sent, spans[best, 0], spans[best, 1]
+
+    def predict(self, segments: pd.DataFrame) -> pd.DataFrame:
+        if len(segments) == 0:
+            return pd.DataFrame(columns=SUGGESTION_COLUMNS)
+        seg = segments.reset_index(drop=True)
+        z, phrase_start, phrase_end = self.score_segments(seg)
+        score = sigmoid(z - self.threshold_)
+        return aggregate(seg, z, score, self.code_ids_, self.evidence_k, phrase_start, phrase_end)
+
+
+def aggregate(
+    segments: pd.DataFrame,
+    raw: np.ndarray,
+    score: np.ndarray,
+    code_ids: list[str],
+    evidence_k: int,
+    phrase_start: np.ndarray | None = None,
+    phrase_end: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """Sentence scores -> one SUGGESTIONS row per venture x code (max over the venture's sentences).
+
+    Evidence spans are document offsets of whole sentences; ``phrase`` gives the offsets of the
+    clause or window inside it that scored best.
+    """
+    seg = segments.reset_index(drop=True)
+    vids = seg["venture_id"].to_numpy()
+    order = np.argsort(vids, kind="stable")
+    vids_sorted = vids[order]
+    bounds = np.flatnonzero(np.r_[True, vids_sorted[1:] != vids_sorted[:-1], True])
+    fields = seg["field"].to_numpy()
+    starts = seg["start"].to_numpy()
+    ends = seg["end"].to_numpy()
+    texts = seg["text"].to_numpy()
+    rows: list[tuple[Any, ...]] = []
+    for b in range(len(bounds) - 1):
+        idx = order[bounds[b] : bounds[b + 1]]
+        vid = vids_sorted[bounds[b]]
+        r = raw[idx]
+        for j, code_id in enumerate(code_ids):
+            col = r[:, j]
+            top = idx[np.argsort(-col, kind="stable")[:evidence_k]]
+            evidence = []
+            for t in top:
+                item: dict[str, Any] = {
+                    "field": str(fields[t]),
+                    "start": int(starts[t]),
+                    "end": int(ends[t]),
+                    "text": str(texts[t]),
+                    "score": round(float(score[t, j]), 4),
+                }
+                if phrase_start is not None and phrase_end is not None:
+                    a, e = int(phrase_start[t, j]), int(phrase_end[t, j])
+                    if (a, e) != (0, len(texts[t])):
+                        item["phrase"] = {
+                            "start": int(starts[t]) + a,
+                            "end": int(starts[t]) + e,
+                            "text": str(texts[t])[a:e],
+                        }
+                evidence.append(item)
+            best = top[0]
+            rows.append((vid, code_id, float(score[best, j]), float(raw[best, j]), evidence))
+    return pd.DataFrame(rows, columns=SUGGESTION_COLUMNS)

@@ -1,0 +1,1 @@
+"""Discover: see docs/ARCHITECTURE.md (planned stage)."""

@@ -1,0 +1,94 @@
+"""Print a landscape map in the terminal with ``rich``."""
+
+from __future__ import annotations
+
+import math
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from simap.maps.analytics import LandscapeMap
+
+BAR_WIDTH = 20
+
+
+def share_bar(share: float, width: int = BAR_WIDTH) -> str:
+    """A bar of block characters, ``share`` in [0, 1] of ``width`` cells (eighths resolution)."""
+    share = 0.0 if math.isnan(share) else min(max(share, 0.0), 1.0)
+    eighths = round(share * width * 8)
+    full, rest = divmod(eighths, 8)
+    partial = " ▏▎▍▌▋▊▉"[rest] if rest else ""
+    return ("█" * full + partial).ljust(width)
+
+
+def prevalence_table(landscape: LandscapeMap) -> Table:
+    table = Table(
+        title=f"Prevalence of codes ({landscape.n_ventures} ventures)",
+        caption="share of ventures with the code; 95% Wilson interval",
+    )
+    for col, justify in (
+        ("code", "left"),
+        ("kind", "left"),
+        ("name", "left"),
+        ("n", "right"),
+        ("share", "right"),
+        ("95% CI", "right"),
+        ("", "left"),
+    ):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for rec in landscape.prevalence.itertuples(index=False):
+        table.add_row(
+            Text(str(rec.code_id), style="bold"),
+            Text(str(rec.kind)),
+            Text(str(rec.name)),
+            str(rec.n),
+            f"{rec.share:.1%}",
+            f"{rec.ci_low:.1%}–{rec.ci_high:.1%}",
+            Text(share_bar(float(rec.share)), style="cyan"),
+        )
+    return table
+
+
+def cooccurrence_grid(landscape: LandscapeMap) -> Table | None:
+    cooc = landscape.cooccurrence
+    if cooc.empty:
+        return None
+    rows = list(dict.fromkeys(cooc["row"]))
+    cols = list(dict.fromkeys(cooc["col"]))
+    table = Table(
+        title=f"Co-occurrence: {landscape.rows_kind} x {landscape.cols_kind}",
+        caption="ventures with both codes (lift); bold: Fisher exact p < 0.05 (one-sided)",
+    )
+    table.add_column("")
+    for c in cols:
+        table.add_column(c, justify="right")
+    cells = {(r.row, r.col): r for r in cooc.itertuples(index=False)}
+    for r in rows:
+        line: list[Text] = [Text(str(r), style="bold")]
+        for c in cols:
+            rec = cells[(r, c)]
+            lift = "–" if math.isnan(rec.lift) else f"{rec.lift:.1f}"
+            style = "bold green" if rec.p_value < 0.05 and rec.n_both > 0 else ""
+            line.append(Text(f"{rec.n_both} ({lift})", style=style))
+        table.add_row(*line)
+    return table
+
+
+def render_map(landscape: LandscapeMap, console: Console) -> None:
+    """Print the prevalence table (with bars) and the co-occurrence table to ``console``."""
+    console.print(
+        Text(
+            f"{landscape.n_ventures} ventures, {landscape.n_coded} ({landscape.share_coded:.0%}) with at "
+            f"least one code; codebook {landscape.codebook_name} {landscape.codebook_version}; "
+            f"min score {landscape.min_score:g}, suggestions "
+            f"{'counted' if landscape.include_suggestions else 'not counted'}"
+        )
+    )
+    console.print(prevalence_table(landscape))
+    grid = cooccurrence_grid(landscape)
+    if grid is None:
+        lacking = f"{landscape.rows_kind} or {landscape.cols_kind}"
+        console.print(Text(f"No co-occurrence table: the codebook lacks {lacking}."))
+    else:
+        console.print(grid)

@@ -1,0 +1,314 @@
+"""The whole loop on one project: import -> code -> map -> report/export -> evaluate.
+
+``Project`` orchestrates the stages; it holds no stage logic of its own. The CLI and the web app
+call these methods and only format their results.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from simap import codebook as cb
+from simap.codebook.schema import Codebook
+from simap.errors import InvalidInput, NotFound
+from simap.store import repo
+from simap.store.db import Store, open_store
+
+Progress = Callable[[str, int, int], None]
+"""progress(stage, done, total): called as long work advances."""
+
+DEFAULT_EMBEDDER = "static"
+DEFAULT_MIN_SCORE = 0.5
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    return None
+
+
+@dataclass
+class CodeResult:
+    run_id: int
+    ventures: int
+    segments: int
+    suggestions: int
+    present: int
+    codebook: str
+    codebook_version: str
+    coder: str
+    seconds: float
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+class Project:
+    """One analysis project: a database plus the operations of the pipeline."""
+
+    def __init__(self, store: Store, *, actor: str = "simap") -> None:
+        self.store = store
+        self.actor = actor
+
+    @classmethod
+    def open(cls, target: str | Path, *, actor: str = "simap") -> Project:
+        return cls(open_store(target), actor=actor)
+
+    def close(self) -> None:
+        self.store.dispose()
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- ingest ---------------------------------------------------------------------------
+    def import_path(
+        self, path: str | Path, *, format: str | None = None, mapping: Any = None, skip_invalid: bool = False
+    ) -> repo.ImportStats:
+        from simap.ingest import read
+        from simap.ingest.segment import segment_documents
+
+        batch = read(path, format=format, mapping=mapping, skip_invalid=skip_invalid)
+        segments = segment_documents(batch.documents)
+        return repo.upsert_ventures(self.store, batch, segments, actor=self.actor, source=str(path))
+
+    # -- code -----------------------------------------------------------------------------
+    def make_coder(
+        self,
+        codebook: Codebook,
+        *,
+        embedder: str = DEFAULT_EMBEDDER,
+        embedder_params: dict[str, Any] | None = None,
+        corpus: list[str] | None = None,
+        **coder_params: Any,
+    ) -> Any:
+        from simap.coding import coders
+        from simap.embed import get_embedder
+
+        emb = get_embedder(embedder, **(embedder_params or {}))
+        coder = coders.create(
+            "zeroshot", embedder=emb, cache=repo.DbEmbeddingCache(self.store), **coder_params
+        )
+        return coder.fit(codebook, corpus=corpus)
+
+    def code(
+        self,
+        *,
+        codebook: str | Codebook = cb.DEFAULT_CODEBOOK,
+        embedder: str = DEFAULT_EMBEDDER,
+        embedder_params: dict[str, Any] | None = None,
+        coder_params: dict[str, Any] | None = None,
+        workers: int = 1,
+        batch_ventures: int = 1000,
+        progress: Progress = _no_progress,
+    ) -> CodeResult:
+        """Machine-code every venture against a codebook and store the suggestions with provenance."""
+        book = codebook if isinstance(codebook, Codebook) else cb.load(codebook)
+        t0 = time.perf_counter()
+        ventures = repo.load_ventures(self.store)
+        if ventures.empty:
+            raise NotFound("this project has no ventures to code.", hint="run `simap import FILE` first")
+        version = repo.save_codebook(self.store, book, actor=self.actor)
+        ids = ventures["id"].tolist()
+        corpus = None
+        if embedder == "tfidf":
+            corpus = repo.load_segments(self.store)["text"].tolist()
+        progress("load model", 0, 1)
+        coder = self.make_coder(
+            book, embedder=embedder, embedder_params=embedder_params, corpus=corpus, **(coder_params or {})
+        )
+        progress("load model", 1, 1)
+        params = coder.get_params() | {"workers": workers}
+        run_id = repo.start_run(
+            self.store, kind="code", codebook_version=version, model=coder.key, params=params
+        )
+        try:
+            parts = []
+            n_segments = 0
+            from simap.coding.parallel import predict_parallel
+
+            for i in range(0, len(ids), batch_ventures):
+                chunk = ids[i : i + batch_ventures]
+                segments = repo.load_segments(self.store, chunk)
+                n_segments += len(segments)
+                parts.append(predict_parallel(coder, segments, workers=workers))
+                progress("code", min(i + batch_ventures, len(ids)), len(ids))
+            suggestions = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+            n = repo.save_machine_suggestions(
+                self.store, suggestions, coder=coder.key, codebook_version=version, run_id=run_id
+            )
+            present = int((suggestions["score"] >= DEFAULT_MIN_SCORE).sum()) if n else 0
+            seconds = time.perf_counter() - t0
+            stats = {
+                "ventures": len(ids),
+                "segments": n_segments,
+                "suggestions": n,
+                "present": present,
+                "seconds": round(seconds, 3),
+            }
+            repo.finish_run(self.store, run_id, stats=stats)
+        except BaseException as exc:
+            repo.finish_run(self.store, run_id, status="failed", error=repr(exc))
+            raise
+        return CodeResult(
+            run_id=run_id,
+            ventures=len(ids),
+            segments=n_segments,
+            suggestions=n,
+            present=present,
+            codebook=book.name,
+            codebook_version=version,
+            coder=coder.key,
+            seconds=seconds,
+            params=params,
+        )
+
+    # -- map, report, export --------------------------------------------------------------
+    def current_codebook(self, codebook: str | Codebook | None = None) -> Codebook:
+        if isinstance(codebook, Codebook):
+            return codebook
+        if codebook is not None:
+            return cb.load(codebook)
+        book = repo.latest_coded_codebook(self.store)
+        if book is None:
+            raise NotFound("this project has not been coded yet.", hint="run `simap code` first")
+        return book
+
+    def assignments(self, codebook: Codebook) -> pd.DataFrame:
+        return repo.load_assignments(self.store, codebook)
+
+    def build_map(
+        self,
+        *,
+        codebook: str | Codebook | None = None,
+        min_score: float = DEFAULT_MIN_SCORE,
+        include_suggestions: bool = True,
+    ) -> Any:
+        from simap.maps.analytics import build_map
+
+        book = self.current_codebook(codebook)
+        return build_map(
+            repo.load_ventures(self.store),
+            self.assignments(book),
+            book,
+            min_score=min_score,
+            include_suggestions=include_suggestions,
+        )
+
+    def report_meta(self, book: Codebook, min_score: float, include_suggestions: bool) -> dict[str, Any]:
+        from sqlalchemy import select
+
+        from simap.store.schema import Run
+
+        with self.store.session() as session:
+            run = session.execute(
+                select(Run)
+                .where(Run.kind == "code", Run.status == "done", Run.codebook_version == book.version)
+                .order_by(Run.id.desc())
+                .limit(1)
+            ).scalar_one_or_none()
+        return {
+            "codebook": book.name,
+            "codebook_version": book.version,
+            "model": run.model if run else None,
+            "params": run.params if run else {},
+            "run_id": run.id if run else None,
+            "coded_at": run.finished_at.isoformat(timespec="seconds") if run and run.finished_at else None,
+            "min_score": min_score,
+            "include_suggestions": include_suggestions,
+            "database": self.store.url.split("@")[-1],
+        }
+
+    def write_report(
+        self,
+        path: str | Path,
+        *,
+        codebook: str | Codebook | None = None,
+        min_score: float = DEFAULT_MIN_SCORE,
+        include_suggestions: bool = True,
+        title: str = "Social Innovation Map",
+    ) -> Path:
+        from simap.report.html import write_html_report
+
+        book = self.current_codebook(codebook)
+        landscape = self.build_map(
+            codebook=book, min_score=min_score, include_suggestions=include_suggestions
+        )
+        return write_html_report(
+            landscape,
+            book,
+            Path(path),
+            title=title,
+            meta=self.report_meta(book, min_score, include_suggestions),
+        )
+
+    def export_codes(
+        self,
+        path: str | Path,
+        *,
+        fmt: str = "jsonl",
+        codebook: str | Codebook | None = None,
+        min_score: float = DEFAULT_MIN_SCORE,
+        include_suggestions: bool = True,
+    ) -> int:
+        from simap.report.export import export_codes
+
+        book = self.current_codebook(codebook)
+        return export_codes(
+            repo.load_ventures(self.store),
+            self.assignments(book),
+            book,
+            Path(path),
+            fmt=fmt,
+            min_score=min_score,
+            include_suggestions=include_suggestions,
+        )
+
+    # -- evaluate -------------------------------------------------------------------------
+    def present_codes(
+        self, *, codebook: Codebook, min_score: float = DEFAULT_MIN_SCORE, include_suggestions: bool = True
+    ) -> dict[str, set[str]]:
+        from simap.maps.select import effective_codes
+
+        present = effective_codes(
+            self.assignments(codebook), min_score=min_score, include_suggestions=include_suggestions
+        )
+        out: dict[str, set[str]] = {vid: set() for vid in repo.load_ventures(self.store)["id"]}
+        for vid, code in zip(present["venture_id"], present["code_id"], strict=True):
+            out.setdefault(vid, set()).add(code)
+        return out
+
+    def evaluate(
+        self,
+        gold_path: str | Path,
+        *,
+        codebook: str | Codebook | None = None,
+        min_score: float = DEFAULT_MIN_SCORE,
+        include_suggestions: bool = True,
+    ) -> Any:
+        from simap.review.agreement import compare, load_gold
+
+        book = self.current_codebook(codebook)
+        gold = load_gold(gold_path)
+        unknown = sorted({c for codes in gold.values() for c in codes} - set(book.ids()))
+        if unknown:
+            raise InvalidInput(
+                f"gold labels use codes that codebook {book.name!r} does not have: {', '.join(unknown)}.",
+                source=str(gold_path),
+                field="codes",
+                hint="evaluate with the codebook the gold labels were made with",
+            )
+        pred = self.present_codes(codebook=book, min_score=min_score, include_suggestions=include_suggestions)
+        report = compare(gold, pred, book.ids())
+        if report.n_items == 0:
+            raise InvalidInput(
+                f"none of the {len(gold)} gold ids are ventures of this project.",
+                source=str(gold_path),
+                field="id",
+                hint="import the ventures the gold file labels",
+            )
+        return report

@@ -1,0 +1,213 @@
+"""The self-contained offline HTML report of a landscape map.
+
+One file: inline CSS, inline SVG charts generated in Python (:mod:`simap.report.svg`), a few
+lines of vanilla JS to filter the matrix table, no external resources. All user text is escaped
+(Jinja2 autoescape; SVG text through :func:`markupsafe.escape`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader
+
+from simap.codebook.schema import Code, Codebook
+from simap.errors import InvalidInput
+from simap.maps.analytics import LandscapeMap
+from simap.maps.select import evidence_list
+from simap.report.svg import cooccurrence_heatmap, prevalence_chart
+
+TEMPLATE = "report.html.j2"
+MAX_ROWS = 500
+TOOLTIP_CHARS = 300
+
+
+@lru_cache(maxsize=1)
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("simap.report", "templates"),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["pct"] = lambda v, digits=1: "–" if _nan(v) else f"{float(v):.{digits}%}"
+    env.filters["num"] = lambda v, digits=2: "–" if _nan(v) else f"{float(v):.{digits}f}"
+    return env
+
+
+def _nan(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def kind_label(kind: str) -> str:
+    return kind.replace("_", " ")
+
+
+def _groups(codebook: Codebook) -> list[tuple[str, list[Code]]]:
+    groups: dict[str, list[Code]] = {}
+    for code in codebook.active_codes:
+        groups.setdefault(code.kind, []).append(code)
+    return list(groups.items())
+
+
+def _cell(code_id: str, rec: Mapping[str, Any] | None) -> dict[str, str] | None:
+    if rec is None:
+        return None
+    score = rec["score"]
+    accepted = rec["status"] == "accepted"
+    strength = 1.0 if _nan(score) else float(score)
+    alpha = 0.25 + 0.75 * min(max(strength, 0.0), 1.0)
+    evidence = evidence_list(rec["evidence"])
+    text = str(evidence[0].get("text") or "").strip() if evidence else ""
+    if len(text) > TOOLTIP_CHARS:
+        text = text[: TOOLTIP_CHARS - 1] + "…"
+    score_s = "no score" if _nan(score) else f"score {float(score):.2f}"
+    title = f"{code_id} · {score_s} · {rec['status']} ({rec['source']})"
+    if text:
+        title += f" — “{text}”"
+    return {
+        "cls": "a" if accepted else "s",
+        "style": f"--a:{alpha:.2f}",
+        "title": title,
+        "mark": "●" if accepted else "○",
+    }
+
+
+def _matrix_rows(landscape: LandscapeMap, order: list[str], max_rows: int) -> list[dict[str, Any]]:
+    shown = landscape.ventures.head(max_rows)
+    ids = set(shown["id"])
+    present = landscape.present[landscape.present["venture_id"].isin(ids)]
+    lookup = {(r["venture_id"], r["code_id"]): r for r in present.to_dict("records")}
+    counts = landscape.matrix.sum(axis=1)
+    rows = []
+    for v in shown.to_dict("records"):
+        vid = v["id"]
+        rows.append(
+            {
+                "id": vid,
+                "name": v["name"],
+                "where": " · ".join(str(x) for x in (v.get("country"), v.get("sector")) if not _nan(x) and x),
+                "n": int(counts.get(vid, 0)),
+                "cells": [_cell(cid, lookup.get((vid, cid))) for cid in order],
+            }
+        )
+    return rows
+
+
+def _meta_items(meta: Mapping[str, Any]) -> list[tuple[str, str]]:
+    items = []
+    for key, value in meta.items():
+        if isinstance(value, Mapping | list | tuple):
+            text = json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
+        else:
+            text = str(value)
+        items.append((str(key), text))
+    return items
+
+
+def render_html_report(
+    landscape: LandscapeMap,
+    codebook: Codebook,
+    *,
+    title: str = "Social Innovation Map",
+    meta: Mapping[str, Any] | None = None,
+    max_rows: int = MAX_ROWS,
+) -> str:
+    """The report as one HTML string (see :func:`write_html_report`)."""
+    if list(landscape.matrix.columns) != codebook.ids():
+        raise InvalidInput(
+            f"the map was built with codes {list(landscape.matrix.columns)}, but codebook "
+            f"{codebook.name!r} has active codes {codebook.ids()}.",
+            hint="pass the codebook the map was built with",
+        )
+    if max_rows < 1:
+        raise InvalidInput(f"max_rows must be at least 1; got {max_rows!r}.", field="max_rows")
+    meta = dict(meta or {})
+    groups = _groups(codebook)
+    order = [c.id for _, codes in groups for c in codes]
+    names = {c.id: c.name for c in codebook.active_codes}
+    prev = landscape.prevalence
+    charts = [
+        {
+            "kind": kind_label(kind),
+            "svg": prevalence_chart(
+                prev[prev["kind"] == kind],
+                label=f"Bar chart: share of ventures with each {kind_label(kind)} code",
+            ),
+        }
+        for kind, _ in groups
+    ]
+    heatmap = None
+    cooc = landscape.cooccurrence
+    if not cooc.empty:
+        heatmap = cooccurrence_heatmap(
+            cooc,
+            names,
+            label=f"Heatmap: co-occurrence of {kind_label(landscape.rows_kind)} and "
+            f"{kind_label(landscape.cols_kind)} codes (count of ventures, lift)",
+            rows=list(dict.fromkeys(cooc["row"])),
+            cols=list(dict.fromkeys(cooc["col"])),
+        )
+    quotes = [
+        {"code": code, "kind": kind_label(code.kind), "quotes": landscape.quotes_for(code.id)}
+        for code in codebook.active_codes
+    ]
+    prev_rows = prev.to_dict("records")
+    context = {
+        "title": title,
+        "n_ventures": landscape.n_ventures,
+        "n_codes": len(codebook.ids()),
+        "n_coded": landscape.n_coded,
+        "share_coded": landscape.share_coded,
+        "codebook": codebook,
+        "codebook_version": codebook.version,
+        "model": meta.get("model", "not recorded"),
+        "date": meta.get("date") or dt.date.today().isoformat(),
+        "meta_items": _meta_items(meta),
+        "groups": [(kind_label(k), codes) for k, codes in groups],
+        "rows": _matrix_rows(landscape, order, max_rows),
+        "max_rows": max_rows,
+        "truncated": landscape.n_ventures > max_rows,
+        "charts": charts,
+        "prevalence": prev_rows,
+        "heatmap": heatmap,
+        "rows_kind": kind_label(landscape.rows_kind),
+        "cols_kind": kind_label(landscape.cols_kind),
+        "quotes": quotes,
+        "min_score": landscape.min_score,
+        "include_suggestions": landscape.include_suggestions,
+        "n_present": len(landscape.present),
+        "n_accepted": int((landscape.present["status"] == "accepted").sum()) if len(landscape.present) else 0,
+    }
+    return _environment().get_template(TEMPLATE).render(**context)
+
+
+def write_html_report(
+    landscape: LandscapeMap,
+    codebook: Codebook,
+    path: str | Path,
+    *,
+    title: str = "Social Innovation Map",
+    meta: Mapping[str, Any] | None = None,
+    max_rows: int = MAX_ROWS,
+) -> Path:
+    """Write the offline HTML report of ``landscape`` to ``path`` and return the path.
+
+    ``meta`` (shown in the header and methodology note) may hold e.g. ``model``, ``params``,
+    ``date``, ``source``. The matrix section shows the first ``max_rows`` ventures (with a note);
+    charts and statistics always cover every venture.
+    """
+    html = render_html_report(landscape, codebook, title=title, meta=meta, max_rows=max_rows)
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(html, encoding="utf-8")
+    return target
+
+
+__all__ = ["render_html_report", "write_html_report"]

@@ -1,0 +1,574 @@
+"""Reading and writing project data as batches (DataFrames), one transaction per call."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, delete, insert, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from simap.batches import ASSIGNMENT_COLUMNS, SEGMENT_COLUMNS, VENTURE_COLUMNS, IngestBatch
+from simap.codebook.schema import Codebook
+from simap.errors import InvalidInput, NotFound
+from simap.store.db import Store
+from simap.store.schema import (
+    Assignment,
+    CodebookVersion,
+    Document,
+    EmbeddingRow,
+    Event,
+    Run,
+    Segment,
+    Venture,
+    utcnow,
+)
+
+CHUNK = 500
+
+
+def sha1(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _upsert(
+    conn: Connection | Session,
+    table: Any,
+    rows: list[dict[str, Any]],
+    keys: list[str],
+    update_cols: list[str],
+) -> None:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE, for SQLite and PostgreSQL."""
+    if not rows:
+        return
+    dialect = conn.bind.dialect.name if isinstance(conn, Session) else conn.dialect.name  # type: ignore[union-attr]
+    ins_mod: Any = postgresql if dialect == "postgresql" else sqlite
+    for chunk in _chunks(rows):
+        stmt = ins_mod.insert(table).values(list(chunk))
+        stmt = stmt.on_conflict_do_update(
+            index_elements=keys, set_={c: getattr(stmt.excluded, c) for c in update_cols}
+        )
+        conn.execute(stmt)
+
+
+def log_event(
+    conn: Connection | Session,
+    *,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: str | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    run_id: int | None = None,
+) -> None:
+    conn.execute(
+        insert(Event).values(
+            ts=utcnow(),
+            actor=actor,
+            action=action,
+            entity=entity,
+            entity_id=entity_id,
+            before=before,
+            after=after,
+            run_id=run_id,
+        )
+    )
+
+
+# -- ventures and texts ---------------------------------------------------------------------
+@dataclass
+class ImportStats:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    documents: int = 0
+    segments: int = 0
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.created + self.updated + self.unchanged
+
+
+def _clean(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def upsert_ventures(
+    store: Store, batch: IngestBatch, segments: pd.DataFrame, *, actor: str, source: str
+) -> ImportStats:
+    """Insert or update ventures with their documents and segments, in ONE transaction.
+
+    A document whose text did not change keeps its segments (and the evidence pointing into it);
+    a changed document is replaced with its new segments.
+    """
+    stats = ImportStats(skipped=[str(s) for s in batch.skipped])
+    ventures = batch.ventures
+    ids = [str(v) for v in ventures["id"].tolist()]
+    now = utcnow()
+    with store.session() as session, session.begin():
+        existing: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks(ids):
+            for row in session.execute(select(Venture).where(Venture.id.in_(chunk))).scalars():
+                existing[row.id] = {
+                    "name": row.name,
+                    "country": row.country,
+                    "sector": row.sector,
+                    "year": row.year,
+                    "metadata": row.meta,
+                }
+        old_docs: dict[tuple[str, str], tuple[int, str]] = {}
+        for chunk in _chunks(ids):
+            q = select(Document.id, Document.venture_id, Document.field, Document.text_hash).where(
+                Document.venture_id.in_(chunk)
+            )
+            for doc_id, vid, fld, h in session.execute(q):
+                old_docs[(vid, fld)] = (doc_id, h)
+
+        vrows = []
+        for rec in ventures.to_dict("records"):
+            vrows.append(
+                {
+                    "id": str(rec["id"]),
+                    "name": str(rec.get("name") or rec["id"]),
+                    "country": _clean(rec.get("country")),
+                    "sector": _clean(rec.get("sector")),
+                    "year": _clean(rec.get("year")),
+                    "metadata": rec.get("metadata") or {},
+                    "source": _clean(rec.get("source")),
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+        _upsert(
+            session,
+            Venture.__table__,
+            vrows,
+            ["id"],
+            ["name", "country", "sector", "year", "metadata", "source", "updated_at"],
+        )
+
+        docs = batch.documents
+        new_docs: list[dict[str, Any]] = []
+        changed_ids: set[str] = set()
+        stale_doc_ids: list[int] = []
+        for rec in docs.to_dict("records"):
+            key = (str(rec["venture_id"]), str(rec["field"]))
+            h = sha1(rec["text"])
+            old = old_docs.pop(key, None)
+            if old is not None and old[1] == h:
+                continue
+            if old is not None:
+                stale_doc_ids.append(old[0])
+            changed_ids.add(key[0])
+            new_docs.append({"venture_id": key[0], "field": key[1], "text": rec["text"], "text_hash": h})
+        # documents of re-imported ventures whose field no longer exists
+        for (vid, _fld), (doc_id, _h) in old_docs.items():
+            if vid in set(ids):
+                stale_doc_ids.append(doc_id)
+                changed_ids.add(vid)
+        for chunk in _chunks(stale_doc_ids):
+            session.execute(delete(Segment).where(Segment.document_id.in_(chunk)))
+            session.execute(delete(Document).where(Document.id.in_(chunk)))
+        doc_ids: dict[tuple[str, str], int] = {}
+        for chunk in _chunks(new_docs):
+            result = session.execute(
+                insert(Document).returning(Document.id, Document.venture_id, Document.field), list(chunk)
+            )
+            for doc_id, vid, fld in result:
+                doc_ids[(vid, fld)] = doc_id
+        stats.documents = len(new_docs)
+        if len(segments) and doc_ids:
+            seg = segments[
+                [(v, f) in doc_ids for v, f in zip(segments["venture_id"], segments["field"], strict=True)]
+            ]
+            seg_rows = [
+                {
+                    "document_id": doc_ids[(r["venture_id"], r["field"])],
+                    "venture_id": r["venture_id"],
+                    "field": r["field"],
+                    "seq": int(r["seq"]),
+                    "start": int(r["start"]),
+                    "end": int(r["end"]),
+                    "text": r["text"],
+                }
+                for r in seg.to_dict("records")
+            ]
+            for chunk in _chunks(seg_rows, 2000):
+                session.execute(insert(Segment), list(chunk))
+            stats.segments = len(seg_rows)
+
+        events = []
+        for v in vrows:
+            before = existing.get(v["id"])
+            after = {"name": v["name"], "country": v["country"], "sector": v["sector"], "year": v["year"]}
+            if before is None:
+                stats.created += 1
+                action = "venture_created"
+            elif v["id"] in changed_ids or any(before.get(k) != after[k] for k in after):
+                stats.updated += 1
+                action = "venture_updated"
+                before = {k: before.get(k) for k in after}
+            else:
+                stats.unchanged += 1
+                continue
+            events.append(
+                {
+                    "ts": now,
+                    "actor": actor,
+                    "action": action,
+                    "entity": "venture",
+                    "entity_id": v["id"],
+                    "before": before,
+                    "after": after,
+                }
+            )
+        for chunk in _chunks(events, 2000):
+            session.execute(insert(Event), list(chunk))
+        log_event(
+            session,
+            actor=actor,
+            action="import",
+            entity="project",
+            entity_id=source,
+            after={
+                "created": stats.created,
+                "updated": stats.updated,
+                "unchanged": stats.unchanged,
+                "skipped": len(stats.skipped),
+                "segments": stats.segments,
+            },
+        )
+    return stats
+
+
+def load_ventures(store: Store, ids: Sequence[str] | None = None) -> pd.DataFrame:
+    q = select(
+        Venture.id, Venture.name, Venture.country, Venture.sector, Venture.year, Venture.meta, Venture.source
+    ).order_by(Venture.id)
+    if ids is not None:
+        q = q.where(Venture.id.in_(list(ids)))
+    with store.engine.connect() as conn:
+        rows = conn.execute(q).all()
+    return pd.DataFrame([tuple(r) for r in rows], columns=VENTURE_COLUMNS)
+
+
+def load_documents(store: Store, ids: Sequence[str] | None = None) -> pd.DataFrame:
+    q = select(Document.venture_id, Document.field, Document.text).order_by(Document.venture_id, Document.id)
+    if ids is not None:
+        q = q.where(Document.venture_id.in_(list(ids)))
+    with store.engine.connect() as conn:
+        rows = conn.execute(q).all()
+    return pd.DataFrame([tuple(r) for r in rows], columns=["venture_id", "field", "text"])
+
+
+def load_segments(store: Store, ids: Sequence[str] | None = None) -> pd.DataFrame:
+    q = select(
+        Segment.venture_id, Segment.field, Segment.seq, Segment.start, Segment.end, Segment.text
+    ).order_by(Segment.venture_id, Segment.document_id, Segment.seq)
+    with store.engine.connect() as conn:
+        if ids is None:
+            rows = conn.execute(q).all()
+        else:
+            rows = []
+            for chunk in _chunks(list(ids)):
+                rows.extend(conn.execute(q.where(Segment.venture_id.in_(chunk))).all())
+    return pd.DataFrame([tuple(r) for r in rows], columns=SEGMENT_COLUMNS)
+
+
+def count(store: Store, table: Any) -> int:
+    from sqlalchemy import func
+
+    with store.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+# -- codebooks and runs ---------------------------------------------------------------------
+def save_codebook(store: Store, codebook: Codebook, *, actor: str = "simap") -> str:
+    version = codebook.version
+    with store.session() as session, session.begin():
+        if session.get(CodebookVersion, version) is None:
+            session.add(
+                CodebookVersion(version=version, name=codebook.name, content=codebook.model_dump(mode="json"))
+            )
+            log_event(
+                session,
+                actor=actor,
+                action="codebook_saved",
+                entity="codebook",
+                entity_id=version,
+                after={"name": codebook.name, "codes": codebook.ids()},
+            )
+    return version
+
+
+def load_codebook_version(store: Store, version: str) -> Codebook:
+    with store.session() as session:
+        row = session.get(CodebookVersion, version)
+        if row is None:
+            raise NotFound(
+                f"codebook version {version!r} is not in this project.",
+                hint="run `simap code` with the codebook first",
+            )
+        return Codebook.model_validate(row.content)
+
+
+def latest_coded_codebook(store: Store) -> Codebook | None:
+    """The codebook of the newest finished coding run (what the map should show)."""
+    with store.session() as session:
+        run = session.execute(
+            select(Run).where(Run.kind == "code", Run.status == "done").order_by(Run.id.desc()).limit(1)
+        ).scalar_one_or_none()
+        if run is None or run.codebook_version is None:
+            return None
+    return load_codebook_version(store, run.codebook_version)
+
+
+def start_run(
+    store: Store, *, kind: str, codebook_version: str | None, model: str | None, params: dict[str, Any]
+) -> int:
+    with store.session() as session, session.begin():
+        run = Run(kind=kind, status="running", codebook_version=codebook_version, model=model, params=params)
+        session.add(run)
+        session.flush()
+        return int(run.id)
+
+
+def finish_run(
+    store: Store,
+    run_id: int,
+    *,
+    status: str = "done",
+    stats: dict[str, Any] | None = None,
+    error: str | None = None,
+) -> None:
+    with store.session() as session, session.begin():
+        session.execute(
+            update(Run)
+            .where(Run.id == run_id)
+            .values(status=status, finished_at=utcnow(), stats=stats or {}, error=error)
+        )
+
+
+def get_run(store: Store, run_id: int) -> Run:
+    with store.session() as session:
+        run = session.get(Run, run_id)
+        if run is None:
+            raise NotFound(f"run {run_id} does not exist.")
+        return run
+
+
+# -- assignments ----------------------------------------------------------------------------
+def save_machine_suggestions(
+    store: Store, suggestions: pd.DataFrame, *, coder: str, codebook_version: str, run_id: int
+) -> int:
+    """Upsert one machine coder's suggestions (never touches human decisions)."""
+    now = utcnow()
+    rows = [
+        {
+            "venture_id": r["venture_id"],
+            "code_id": r["code_id"],
+            "codebook_version": codebook_version,
+            "source": "machine",
+            "coder": coder,
+            "run_id": run_id,
+            "score": float(r["score"]),
+            "raw": float(r["raw"]),
+            "status": "suggested",
+            "evidence": r["evidence"],
+            "created_at": now,
+            "updated_at": now,
+        }
+        for r in suggestions.to_dict("records")
+    ]
+    with store.session() as session, session.begin():
+        _upsert(
+            session,
+            Assignment.__table__,
+            rows,
+            ["venture_id", "code_id", "coder"],
+            ["codebook_version", "run_id", "score", "raw", "status", "evidence", "updated_at"],
+        )
+        log_event(
+            session,
+            actor=coder,
+            action="machine_coded",
+            entity="run",
+            entity_id=str(run_id),
+            run_id=run_id,
+            after={"suggestions": len(rows), "codebook_version": codebook_version},
+        )
+    return len(rows)
+
+
+def record_decision(
+    store: Store,
+    *,
+    venture_id: str,
+    code_id: str,
+    coder: str,
+    status: str,
+    codebook_version: str,
+    evidence: list[dict[str, Any]] | None = None,
+    memo: str | None = None,
+    score: float | None = None,
+) -> None:
+    """A human decision (accepted / rejected) on a venture x code, logged with before and after."""
+    if status not in {"accepted", "rejected"}:
+        raise InvalidInput(f"a decision must be 'accepted' or 'rejected'; got {status!r}.", field="status")
+    now = utcnow()
+    with store.session() as session, session.begin():
+        if session.get(Venture, venture_id) is None:
+            raise NotFound(
+                f"venture {venture_id!r} is not in this project.", hint="check the id (`simap ventures`)"
+            )
+        old = session.execute(
+            select(Assignment).where(
+                Assignment.venture_id == venture_id, Assignment.code_id == code_id, Assignment.coder == coder
+            )
+        ).scalar_one_or_none()
+        before = None if old is None else {"status": old.status, "evidence": old.evidence, "memo": old.memo}
+        row = {
+            "venture_id": venture_id,
+            "code_id": code_id,
+            "codebook_version": codebook_version,
+            "source": "human",
+            "coder": coder,
+            "run_id": None,
+            "score": score,
+            "raw": None,
+            "status": status,
+            "evidence": evidence or [],
+            "memo": memo,
+            "created_at": now,
+            "updated_at": now,
+        }
+        _upsert(
+            session,
+            Assignment.__table__,
+            [row],
+            ["venture_id", "code_id", "coder"],
+            ["codebook_version", "score", "status", "evidence", "memo", "updated_at"],
+        )
+        log_event(
+            session,
+            actor=coder,
+            action=f"code_{status}",
+            entity="assignment",
+            entity_id=f"{venture_id}:{code_id}",
+            before=before,
+            after={"status": status, "evidence": evidence or [], "memo": memo},
+        )
+
+
+def load_assignments(
+    store: Store, codebook: Codebook | None = None, *, coder: str | None = None
+) -> pd.DataFrame:
+    q = select(
+        Assignment.venture_id,
+        Assignment.code_id,
+        Assignment.source,
+        Assignment.coder,
+        Assignment.score,
+        Assignment.status,
+        Assignment.evidence,
+    )
+    if coder is not None:
+        q = q.where(Assignment.coder == coder)
+    if codebook is not None:
+        q = q.where(Assignment.code_id.in_(codebook.ids()))
+    with store.engine.connect() as conn:
+        rows = conn.execute(q).all()
+    df = pd.DataFrame(
+        [tuple(r) for r in rows],
+        columns=["venture_id", "code_id", "source", "coder", "score", "status", "evidence"],
+    )
+    kinds = {c.id: c.kind for c in codebook.codes} if codebook is not None else {}
+    df.insert(2, "kind", df["code_id"].map(kinds) if kinds else None)
+    return df[ASSIGNMENT_COLUMNS]
+
+
+def coders(store: Store) -> pd.DataFrame:
+    from sqlalchemy import func
+
+    q = select(Assignment.coder, Assignment.source, func.count()).group_by(
+        Assignment.coder, Assignment.source
+    )
+    with store.engine.connect() as conn:
+        return pd.DataFrame([tuple(r) for r in conn.execute(q)], columns=["coder", "source", "n"])
+
+
+def load_events(store: Store, *, entity_id: str | None = None, limit: int = 1000) -> pd.DataFrame:
+    q = (
+        select(
+            Event.id,
+            Event.ts,
+            Event.actor,
+            Event.action,
+            Event.entity,
+            Event.entity_id,
+            Event.before,
+            Event.after,
+        )
+        .order_by(Event.id.desc())
+        .limit(limit)
+    )
+    if entity_id is not None:
+        q = q.where(Event.entity_id == entity_id)
+    with store.engine.connect() as conn:
+        rows = conn.execute(q).all()
+    return pd.DataFrame(
+        [tuple(r) for r in rows],
+        columns=["id", "ts", "actor", "action", "entity", "entity_id", "before", "after"],
+    )
+
+
+# -- embedding cache ------------------------------------------------------------------------
+class DbEmbeddingCache:
+    """Embeddings cached in the project database, keyed by (model key, SHA-1 of the text)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def get_many(self, model_key: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        with self.store.engine.connect() as conn:
+            for chunk in _chunks(list(hashes)):
+                q = select(EmbeddingRow.text_hash, EmbeddingRow.vector).where(
+                    tuple_(EmbeddingRow.model_key, EmbeddingRow.text_hash).in_(
+                        [(model_key, h) for h in chunk]
+                    )
+                )
+                for h, vec in conn.execute(q):
+                    out[h] = np.frombuffer(vec, dtype=np.float32)
+        return out
+
+    def put_many(self, model_key: str, items: dict[str, np.ndarray]) -> None:
+        rows = [
+            {
+                "model_key": model_key,
+                "text_hash": h,
+                "dim": int(v.shape[0]),
+                "vector": np.asarray(v, dtype=np.float32).tobytes(),
+            }
+            for h, v in items.items()
+        ]
+        with self.store.session() as session, session.begin():
+            _upsert(session, EmbeddingRow.__table__, rows, ["model_key", "text_hash"], ["dim", "vector"])

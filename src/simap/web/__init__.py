@@ -1,0 +1,1 @@
+"""Web: see docs/ARCHITECTURE.md (planned stage)."""
