@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
-export SIMAP_HOME ?= $(CURDIR)/.cache/simap
+export SIMAP_HOME ?= $(HOME)/.cache/simap
 
 .PHONY: help install demo test test-slow lint format bench clean
 

@@ -43,8 +43,13 @@ def machine() -> dict[str, Any]:
                     break
     except OSError:
         pass
-    return {"date": datetime.now(UTC).strftime("%Y-%m-%d"), "cores": os.cpu_count(), "cpu": cpu,
-            "memory_gb": mem_gb, "python": platform.python_version()}
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
+        "cores": os.cpu_count(),
+        "cpu": cpu,
+        "memory_gb": mem_gb,
+        "python": platform.python_version(),
+    }
 
 
 def peak_rss_mb() -> float:

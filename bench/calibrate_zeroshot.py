@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import sys
 
-import _common  # noqa: F401  (offline environment)
 import numpy as np
 import pandas as pd
 
+import _common  # noqa: F401  (offline environment)
 from simap import codebook as cb
 from simap.coding.zeroshot import ZeroShotCoder, sigmoid
 from simap.demo import GOLD_PATH, VENTURES_PATH, load_gold

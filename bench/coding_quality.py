@@ -17,9 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import _common
 import numpy as np
 
+import _common
 from simap import codebook as cb
 from simap.pipeline import Project
 from simap.review.agreement import compare, load_gold
@@ -48,17 +48,25 @@ def naive_baseline(path: Path, backend: str = "minilm") -> dict[str, float]:
 
 
 def run(backend: str, path: Path) -> dict[str, object]:
-    with tempfile.TemporaryDirectory() as tmp:
-        with Project.open(Path(tmp) / "q.db") as proj:
-            proj.import_path(path)
-            t0 = time.perf_counter()
-            result = proj.code(embedder=backend, workers=2)
-            seconds = time.perf_counter() - t0
-            rep = proj.evaluate(path)
-    per_code = {r["code_id"]: {k: r[k] for k in ("support", "predicted", "precision", "recall", "f1")}
-                for r in rep.per_code.to_dict("records") if r["support"] or r["predicted"]}
-    return {"backend": backend, "coder": result.coder, "params": result.params, "seconds": round(seconds, 2),
-            **{k: round(v, 4) for k, v in rep.pooled.items()}, "per_code": per_code}
+    with tempfile.TemporaryDirectory() as tmp, Project.open(Path(tmp) / "q.db") as proj:
+        proj.import_path(path)
+        t0 = time.perf_counter()
+        result = proj.code(embedder=backend, workers=2)
+        seconds = time.perf_counter() - t0
+        rep = proj.evaluate(path)
+    per_code = {
+        r["code_id"]: {k: r[k] for k in ("support", "predicted", "precision", "recall", "f1")}
+        for r in rep.per_code.to_dict("records")
+        if r["support"] or r["predicted"]
+    }
+    return {
+        "backend": backend,
+        "coder": result.coder,
+        "params": result.params,
+        "seconds": round(seconds, 2),
+        **{k: round(v, 4) for k, v in rep.pooled.items()},
+        "per_code": per_code,
+    }
 
 
 def main(backends: list[str]) -> None:
@@ -67,12 +75,18 @@ def main(backends: list[str]) -> None:
     for backend in backends:
         res = run(backend, path)
         results.append(res)
-        print(f"{backend:8s} F1 {res['f1']:.3f}  kappa {res['kappa']:.3f}  alpha {res['alpha']:.3f}  "
-              f"P {res['precision']:.3f}  R {res['recall']:.3f}  ({res['seconds']}s)")
+        print(
+            f"{backend:8s} F1 {res['f1']:.3f}  kappa {res['kappa']:.3f}  alpha {res['alpha']:.3f}  "
+            f"P {res['precision']:.3f}  R {res['recall']:.3f}  ({res['seconds']}s)"
+        )
     base = naive_baseline(path)
-    print(f"naive baseline (MiniLM max-cosine, oracle threshold): F1 {base['f1']:.3f}  kappa {base['kappa']:.3f}")
-    out = _common.write_result("coding_quality", {"dataset": "dev_seed_labels.jsonl", "results": results,
-                                                  "naive_baseline": base})
+    print(
+        f"naive baseline (MiniLM max-cosine, oracle threshold): F1 {base['f1']:.3f}  "
+        f"kappa {base['kappa']:.3f}"
+    )
+    out = _common.write_result(
+        "coding_quality", {"dataset": "dev_seed_labels.jsonl", "results": results, "naive_baseline": base}
+    )
     print(f"written {out}")
     print(json.dumps({r["backend"]: r["per_code"] for r in results}, indent=1)[:3000])
 

@@ -9,15 +9,22 @@ import pytest
 
 from simap.codebook import Codebook, from_dict
 
-SHARED_DATA = Path(os.environ.get("SIMAP_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+SHARED_DATA = Path(
+    os.environ.get("SIMAP_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+)
 
 
-def shared_file(name: str) -> Path:
-    """A file of ../shared/data, or skip the test with a message saying why."""
+def _shared_file(name: str) -> Path:
     path = SHARED_DATA / name
     if not path.exists():
         pytest.skip(f"real data {path} is absent (set SIMAP_SHARED_DATA to the folder holding {name})")
     return path
+
+
+@pytest.fixture
+def shared_file():
+    """``shared_file(name)``: a file of ../shared/data, or skip the test with a message saying why."""
+    return _shared_file
 
 
 TINY_CODEBOOK = {
@@ -30,7 +37,10 @@ TINY_CODEBOOK = {
             "kind": "barrier",
             "name": "Data collection",
             "definition": "Collecting field data with mobile surveys.",
-            "examples": ["Health workers collect survey data on mobile phones.", "A tool for field data collection."],
+            "examples": [
+                "Health workers collect survey data on mobile phones.",
+                "A tool for field data collection.",
+            ],
             "counter_examples": ["The app shows the weather."],
             "cues": ["data collection", "survey*"],
         },
@@ -39,7 +49,10 @@ TINY_CODEBOOK = {
             "kind": "design_principle",
             "name": "Open knowledge",
             "definition": "Open content that anyone can reuse and adapt.",
-            "examples": ["Openly licensed lessons anyone can reuse and adapt.", "A wiki written by volunteers."],
+            "examples": [
+                "Openly licensed lessons anyone can reuse and adapt.",
+                "A wiki written by volunteers.",
+            ],
             "counter_examples": ["The company sells textbooks."],
             "cues": ["openly licensed", "wiki"],
             "related": ["DATA"],

@@ -14,8 +14,9 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 
+from simap.defaults import DEFAULT_CODEBOOK, DEFAULT_EMBEDDER, DEFAULT_MIN_SCORE, DEFAULT_WORKERS
 from simap.errors import SimapError
 
 app = typer.Typer(
@@ -130,23 +131,23 @@ def code_cmd(
     project: ProjectOpt = DEFAULT_PROJECT_FILE,
     codebook: Annotated[
         str, typer.Option("--codebook", "-c", help="Built-in name or YAML file.")
-    ] = "social-innovation",
+    ] = DEFAULT_CODEBOOK,
     embedder: Annotated[
         str, typer.Option("--embedder", "-e", help="Embedding backend (see `simap backends`).")
-    ] = "",
+    ] = DEFAULT_EMBEDDER,
     model: Annotated[
         str | None, typer.Option("--model", help="Model path or hub name for the embedder.")
     ] = None,
-    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Processes/threads to use.")] = 2,
+    workers: Annotated[
+        int, typer.Option("--workers", "-w", min=1, help="Processes/threads to use.")
+    ] = DEFAULT_WORKERS,
 ) -> None:
     """Machine-code every venture against a codebook, with evidence sentences and scores."""
-    from simap.pipeline import DEFAULT_EMBEDDER
-
     params = {"model": model} if model else None
     with _project(project) as proj, _progress() as bar:
         result = proj.code(
             codebook=codebook,
-            embedder=embedder or DEFAULT_EMBEDDER,
+            embedder=embedder,
             embedder_params=params,
             workers=workers,
             progress=_RichProgress(bar),
@@ -154,7 +155,8 @@ def code_cmd(
     console.print(
         f"[green]Coded[/green] {result.ventures} ventures ({result.segments} sentences) against "
         f"{result.codebook}@{result.codebook_version} with {result.coder} in {result.seconds:.1f}s "
-        f"({result.ventures / max(result.seconds, 1e-9):.0f} ventures/s): {result.present} codes at score >= 0.5. "
+        f"({result.ventures / max(result.seconds, 1e-9):.0f} ventures/s): "
+        f"{result.present} codes at score >= {DEFAULT_MIN_SCORE}. "
         f"Run {result.run_id}."
     )
 
@@ -164,7 +166,7 @@ def code_cmd(
 def map_cmd(
     project: ProjectOpt = DEFAULT_PROJECT_FILE,
     html: Annotated[Path | None, typer.Option("--html", help="Where to write the HTML report.")] = None,
-    min_score: MinScoreOpt = 0.5,
+    min_score: MinScoreOpt = DEFAULT_MIN_SCORE,
     accepted_only: AcceptedOnlyOpt = False,
     codebook: Annotated[
         str | None, typer.Option("--codebook", "-c", help="Default: the last coded one.")
@@ -191,7 +193,7 @@ def export_codes_cmd(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output file.")],
     project: ProjectOpt = DEFAULT_PROJECT_FILE,
     format: Annotated[str, typer.Option("--format", "-f", help="jsonl or csv")] = "jsonl",
-    min_score: MinScoreOpt = 0.5,
+    min_score: MinScoreOpt = DEFAULT_MIN_SCORE,
     accepted_only: AcceptedOnlyOpt = False,
 ) -> None:
     """One row per venture with its codes, scores, statuses and evidence."""
@@ -205,7 +207,7 @@ def export_codes_cmd(
 def evaluate_cmd(
     gold: Annotated[Path, typer.Option("--gold", help='JSONL of {"id": ..., "codes": [...]}')],
     project: ProjectOpt = DEFAULT_PROJECT_FILE,
-    min_score: MinScoreOpt = 0.5,
+    min_score: MinScoreOpt = DEFAULT_MIN_SCORE,
     accepted_only: AcceptedOnlyOpt = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
@@ -252,7 +254,8 @@ def codebook_list() -> None:
     """List the built-in codebooks."""
     from simap import codebook as cb
 
-    table = Table("name", "version", "codes", "kinds", "title")
+    table = Table("version", "codes", "kinds", "title")
+    table.columns.insert(0, Column("name", no_wrap=True))
     for name in cb.builtin_names():
         book = cb.load(name)
         table.add_row(
@@ -294,7 +297,7 @@ def codebook_show(
         return
     table = Table(title=f"{book.name}@{book.version}: {book.title}")
     for col in ("id", "kind", "name", "examples", "cues", "solutions"):
-        table.add_column(col)
+        table.add_column(col, no_wrap=col in ("id", "kind"))
     for c in book.codes:
         table.add_row(c.id, c.kind, c.name, str(len(c.examples)), str(len(c.cues)), str(len(c.solutions)))
     console.print(table)
@@ -332,14 +335,15 @@ def models_distill(
     out: Annotated[
         Path | None, typer.Option("--out", help="Default: $SIMAP_HOME/models/minilm-static")
     ] = None,
-    pca_dims: Annotated[int, typer.Option("--pca-dims")] = 256,
+    pca_dims: Annotated[int, typer.Option("--pca-dims", help="Dimensions kept by PCA.")] = 256,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing model.")] = False,
 ) -> None:
     """Distill fast static embeddings (model2vec) from the packaged MiniLM, offline."""
     from simap.embed.models import default_static_path, distill_static
 
     target = out or default_static_path()
     with console.status(f"Distilling static embeddings into {target} ..."):
-        path = distill_static(target, pca_dims=pca_dims)
+        path = distill_static(target, pca_dims=pca_dims, overwrite=force)
     console.print(f"[green]Static model written:[/green] {path}")
 
 
@@ -405,13 +409,12 @@ def demo_cmd(
     ] = None,
     gold: Annotated[Path | None, typer.Option("--gold", help="Gold labels to evaluate against.")] = None,
     project: Annotated[str, typer.Option("--project", "-p")] = "demo-project/demo.db",
-    embedder: Annotated[str, typer.Option("--embedder", "-e")] = "",
+    embedder: Annotated[str, typer.Option("--embedder", "-e", help="Embedding backend.")] = DEFAULT_EMBEDDER,
     workers: Annotated[int, typer.Option("--workers", "-w", min=1)] = 2,
 ) -> None:
     """Import, code, map and evaluate the shipped demo corpus (or --data) end to end."""
     from simap.demo import GOLD_PATH, VENTURES_PATH
     from simap.maps.terminal import render_map
-    from simap.pipeline import DEFAULT_EMBEDDER
 
     src = data or Path(str(VENTURES_PATH))
     gold_path = gold if gold else (Path(str(GOLD_PATH)) if data is None else None)
@@ -421,9 +424,7 @@ def demo_cmd(
         console.print(
             f"[green]Imported[/green] {stats.total} ventures from {src} ({stats.segments} new sentences)"
         )
-        result = proj.code(
-            embedder=embedder or DEFAULT_EMBEDDER, workers=workers, progress=_RichProgress(bar)
-        )
+        result = proj.code(embedder=embedder, workers=workers, progress=_RichProgress(bar))
         console.print(
             f"[green]Coded[/green] {result.ventures} ventures with {result.coder} in {result.seconds:.1f}s"
         )

@@ -16,15 +16,13 @@ import pandas as pd
 
 from simap import codebook as cb
 from simap.codebook.schema import Codebook
+from simap.defaults import DEFAULT_EMBEDDER, DEFAULT_MIN_SCORE
 from simap.errors import InvalidInput, NotFound
 from simap.store import repo
 from simap.store.db import Store, open_store
 
 Progress = Callable[[str, int, int], None]
 """progress(stage, done, total): called as long work advances."""
-
-DEFAULT_EMBEDDER = "static"
-DEFAULT_MIN_SCORE = 0.5
 
 
 def _no_progress(stage: str, done: int, total: int) -> None:

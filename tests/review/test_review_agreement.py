@@ -38,7 +38,9 @@ def test_perfect_agreement_and_missing_items() -> None:
 
 def test_load_gold_errors_name_line_and_field(tmp_path: Path) -> None:
     path = tmp_path / "gold.jsonl"
-    path.write_text(json.dumps({"id": "a", "codes": ["X"]}) + "\n" + json.dumps({"id": "b", "codes": "X"}) + "\n")
+    path.write_text(
+        json.dumps({"id": "a", "codes": ["X"]}) + "\n" + json.dumps({"id": "b", "codes": "X"}) + "\n"
+    )
     with pytest.raises(InvalidInput) as err:
         load_gold(path)
     assert "gold.jsonl" in str(err.value) and "line 2" in str(err.value) and "codes" in str(err.value)

@@ -13,15 +13,41 @@ from simap.store.schema import Event, Segment, Venture
 
 
 def _batch(text: str = "We collect data. We share it.", vid: str = "v1") -> tuple[IngestBatch, pd.DataFrame]:
-    ventures = pd.DataFrame([{"id": vid, "name": "V One", "country": "Kenya", "sector": "Health", "year": 2010,
-                              "metadata": {"k": 1}, "source": "f.jsonl:1"}])
+    ventures = pd.DataFrame(
+        [
+            {
+                "id": vid,
+                "name": "V One",
+                "country": "Kenya",
+                "sector": "Health",
+                "year": 2010,
+                "metadata": {"k": 1},
+                "source": "f.jsonl:1",
+            }
+        ]
+    )
     documents = pd.DataFrame([{"venture_id": vid, "field": "description", "text": text}])
     first = text.index(".") + 1
-    segments = pd.DataFrame([
-        {"venture_id": vid, "field": "description", "seq": 0, "start": 0, "end": first, "text": text[:first]},
-        {"venture_id": vid, "field": "description", "seq": 1, "start": first + 1, "end": len(text),
-         "text": text[first + 1:]},
-    ])
+    segments = pd.DataFrame(
+        [
+            {
+                "venture_id": vid,
+                "field": "description",
+                "seq": 0,
+                "start": 0,
+                "end": first,
+                "text": text[:first],
+            },
+            {
+                "venture_id": vid,
+                "field": "description",
+                "seq": 1,
+                "start": first + 1,
+                "end": len(text),
+                "text": text[first + 1 :],
+            },
+        ]
+    )
     return IngestBatch(ventures, documents), segments
 
 
@@ -41,8 +67,16 @@ def test_backup_before_migrating_a_file_with_data(project_path: Path) -> None:
     # pretend the database is one revision behind: stamp it as empty, then migrate again
     with sa.create_engine(f"sqlite:///{project_path}").begin() as conn:
         conn.exec_driver_sql("DROP TABLE alembic_version")
-        for table in ("segments", "documents", "assignments", "embeddings", "events", "runs", "codebooks",
-                      "ventures"):
+        for table in (
+            "segments",
+            "documents",
+            "assignments",
+            "embeddings",
+            "events",
+            "runs",
+            "codebooks",
+            "ventures",
+        ):
             conn.exec_driver_sql(f"DROP TABLE {table}")
         conn.exec_driver_sql("CREATE TABLE leftover (x int)")
     store = open_store(project_path, migrate=False)
@@ -80,8 +114,16 @@ def test_import_is_one_transaction(store) -> None:
     batch, segs = _batch()
     segs.loc[1, "venture_id"] = "missing-venture"  # breaks a foreign key halfway through
     segs.loc[1, "field"] = "description"
-    bad = IngestBatch(batch.ventures, pd.concat([batch.documents, pd.DataFrame(
-        [{"venture_id": "missing-venture", "field": "description", "text": "x"}])], ignore_index=True))
+    bad = IngestBatch(
+        batch.ventures,
+        pd.concat(
+            [
+                batch.documents,
+                pd.DataFrame([{"venture_id": "missing-venture", "field": "description", "text": "x"}]),
+            ],
+            ignore_index=True,
+        ),
+    )
     with pytest.raises(sa.exc.IntegrityError):
         repo.upsert_ventures(store, bad, segs, actor="t", source="s")
     assert repo.count(store, Venture) == 0
@@ -93,16 +135,34 @@ def test_machine_suggestions_and_human_decisions(store, tiny_codebook) -> None:
     version = repo.save_codebook(store, tiny_codebook)
     assert repo.save_codebook(store, tiny_codebook) == version
     run = repo.start_run(store, kind="code", codebook_version=version, model="m", params={"a": 1})
-    sugg = pd.DataFrame([{"venture_id": "v1", "code_id": "DATA", "score": 0.9, "raw": 0.7,
-                          "evidence": [{"field": "description", "start": 0, "end": 16, "text": "We collect data.",
-                                        "score": 0.9}]}])
+    sugg = pd.DataFrame(
+        [
+            {
+                "venture_id": "v1",
+                "code_id": "DATA",
+                "score": 0.9,
+                "raw": 0.7,
+                "evidence": [
+                    {"field": "description", "start": 0, "end": 16, "text": "We collect data.", "score": 0.9}
+                ],
+            }
+        ]
+    )
     repo.save_machine_suggestions(store, sugg, coder="m", codebook_version=version, run_id=run)
     repo.finish_run(store, run, stats={"n": 1})
     assert repo.latest_coded_codebook(store).version == version
-    repo.record_decision(store, venture_id="v1", code_id="DATA", coder="ana", status="rejected",
-                         codebook_version=version, memo="not field data")
-    repo.record_decision(store, venture_id="v1", code_id="DATA", coder="ana", status="accepted",
-                         codebook_version=version)
+    repo.record_decision(
+        store,
+        venture_id="v1",
+        code_id="DATA",
+        coder="ana",
+        status="rejected",
+        codebook_version=version,
+        memo="not field data",
+    )
+    repo.record_decision(
+        store, venture_id="v1", code_id="DATA", coder="ana", status="accepted", codebook_version=version
+    )
     a = repo.load_assignments(store, tiny_codebook)
     assert sorted(a["coder"]) == ["ana", "m"]
     assert a.set_index("coder").loc["ana", "status"] == "accepted"
@@ -111,8 +171,9 @@ def test_machine_suggestions_and_human_decisions(store, tiny_codebook) -> None:
     assert ev["action"].tolist() == ["code_accepted", "code_rejected"]
     assert ev.iloc[0]["before"]["status"] == "rejected"
     with pytest.raises(NotFound):
-        repo.record_decision(store, venture_id="nope", code_id="DATA", coder="ana", status="accepted",
-                             codebook_version=version)
+        repo.record_decision(
+            store, venture_id="nope", code_id="DATA", coder="ana", status="accepted", codebook_version=version
+        )
 
 
 def test_embedding_cache_roundtrip(store) -> None:

@@ -130,7 +130,17 @@ def dump(codebook: Codebook, fmt: str = "yaml") -> str:
         writer = csv.writer(buf)
         writer.writerow(["id", "kind", "name", "definition", "include", "exclude", "examples"])
         for c in codebook.codes:
-            writer.writerow([c.id, c.kind, c.name, c.definition, " | ".join(c.include), " | ".join(c.exclude), " | ".join(c.examples)])
+            writer.writerow(
+                [
+                    c.id,
+                    c.kind,
+                    c.name,
+                    c.definition,
+                    " | ".join(c.include),
+                    " | ".join(c.exclude),
+                    " | ".join(c.examples),
+                ]
+            )
         return buf.getvalue()
     from simap.errors import InvalidInput
 

@@ -14,7 +14,8 @@ and short word windows (:mod:`simap.coding.units`), and the code's lexical cues 
 
 ``threshold`` is the decision value at which a code counts as present (score 0.5). Its default
 per embedding backend was chosen on the demo corpus that ships with simap
-(``bench/calibrate_zeroshot.py``), never on evaluation data.
+(``bench/calibrate_zeroshot.py``); the regularisation ``C`` per backend was picked from
+{0.1, 0.3, 1} looking at the demo corpus and the development labels (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -33,10 +34,15 @@ from simap.embed.base import Embedder
 from simap.embed.cache import EmbeddingCache, embed_cached
 from simap.errors import InvalidInput, NotFitted
 
-# Decision value at which a code counts as present, per embedding backend: chosen on the shipped
-# demo corpus by bench/calibrate_zeroshot.py (re-run it after changing the built-in codebook).
-DEFAULT_THRESHOLDS = {"static": 1.0, "minilm": 1.0, "tfidf": 0.0}
-FALLBACK_THRESHOLD = 1.0
+# Per embedding backend: regularisation C, and the decision value at which a code counts as
+# present (chosen on the shipped demo corpus by bench/calibrate_zeroshot.py; re-run it after
+# changing the built-in codebook).
+BACKEND_DEFAULTS: dict[str, dict[str, float]] = {
+    "static": {"C": 1.0, "threshold": 1.5},
+    "minilm": {"C": 0.3, "threshold": 1.0},
+    "tfidf": {"C": 1.0, "threshold": 0.0},
+}
+FALLBACK_DEFAULTS = {"C": 0.3, "threshold": 1.0}
 
 
 def _dense(mat: Any) -> np.ndarray:
@@ -59,7 +65,7 @@ class ZeroShotCoder:
         embedder: Embedder,
         *,
         units: str = "clauses",
-        C: float = 0.3,
+        C: float | None = None,
         cue_weight: float = 1.0,
         threshold: float | None = None,
         evidence_k: int = 2,
@@ -76,11 +82,16 @@ class ZeroShotCoder:
         self.cache = cache
 
     # -- identity -------------------------------------------------------------------------
+    def _default(self, param: str) -> float:
+        return BACKEND_DEFAULTS.get(getattr(self.embedder, "name", ""), FALLBACK_DEFAULTS)[param]
+
     @property
     def threshold_(self) -> float:
-        if self.threshold is not None:
-            return float(self.threshold)
-        return DEFAULT_THRESHOLDS.get(getattr(self.embedder, "name", ""), FALLBACK_THRESHOLD)
+        return float(self.threshold) if self.threshold is not None else self._default("threshold")
+
+    @property
+    def C_(self) -> float:
+        return float(self.C) if self.C is not None else self._default("C")
 
     def get_params(self) -> dict[str, Any]:
         return {
@@ -88,7 +99,7 @@ class ZeroShotCoder:
             "embedder": self.embedder.key,
             "embedder_params": self.embedder.get_params(),
             "units": self.units,
-            "C": self.C,
+            "C": self.C_,
             "cue_weight": self.cue_weight,
             "threshold": self.threshold_,
             "evidence_k": self.evidence_k,
@@ -144,7 +155,7 @@ class ZeroShotCoder:
                     field=f"codes.{code.id}.examples",
                     hint="add example sentences to the code",
                 )
-            clf = LogisticRegression(C=self.C, class_weight="balanced", max_iter=2000).fit(x, y)
+            clf = LogisticRegression(C=self.C_, class_weight="balanced", max_iter=2000).fit(x, y)
             weights.append(np.asarray(clf.coef_[0], dtype=np.float32))
             biases.append(float(clf.intercept_[0]))
         self.codebook_ = codebook

@@ -27,25 +27,24 @@ def prevalence_table(landscape: LandscapeMap) -> Table:
         title=f"Prevalence of codes ({landscape.n_ventures} ventures)",
         caption="share of ventures with the code; 95% Wilson interval",
     )
-    for col, justify in (
-        ("code", "left"),
-        ("kind", "left"),
-        ("name", "left"),
-        ("n", "right"),
-        ("share", "right"),
-        ("95% CI", "right"),
-        ("", "left"),
-    ):
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    table.add_column("code", no_wrap=True, min_width=4)
+    table.add_column("name", no_wrap=True, overflow="ellipsis", max_width=30)
+    table.add_column("n", justify="right", no_wrap=True, min_width=3)
+    table.add_column("share", justify="right", no_wrap=True, min_width=6)
+    table.add_column("95% CI", justify="right", no_wrap=True, min_width=11)
+    table.add_column("", no_wrap=True, max_width=16)
+    kind = None
     for rec in landscape.prevalence.itertuples(index=False):
+        if rec.kind != kind:
+            kind = rec.kind
+            table.add_row("", Text(str(kind).replace("_", " ") + "s", style="dim italic"))
         table.add_row(
             Text(str(rec.code_id), style="bold"),
-            Text(str(rec.kind)),
             Text(str(rec.name)),
             str(rec.n),
             f"{rec.share:.1%}",
-            f"{rec.ci_low:.1%}–{rec.ci_high:.1%}",
-            Text(share_bar(float(rec.share)), style="cyan"),
+            f"{rec.ci_low:.0%}–{rec.ci_high:.0%}",
+            Text(share_bar(float(rec.share), width=14), style="cyan"),
         )
     return table
 

@@ -48,17 +48,17 @@ def _upsert(
     keys: list[str],
     update_cols: list[str],
 ) -> None:
-    """INSERT ... ON CONFLICT (keys) DO UPDATE, for SQLite and PostgreSQL."""
+    """INSERT ... ON CONFLICT (keys) DO UPDATE for SQLite and PostgreSQL, as one executemany."""
     if not rows:
         return
     dialect = conn.bind.dialect.name if isinstance(conn, Session) else conn.dialect.name  # type: ignore[union-attr]
     ins_mod: Any = postgresql if dialect == "postgresql" else sqlite
-    for chunk in _chunks(rows):
-        stmt = ins_mod.insert(table).values(list(chunk))
-        stmt = stmt.on_conflict_do_update(
-            index_elements=keys, set_={c: getattr(stmt.excluded, c) for c in update_cols}
-        )
-        conn.execute(stmt)
+    stmt = ins_mod.insert(table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=keys, set_={c: getattr(stmt.excluded, c) for c in update_cols}
+    )
+    for chunk in _chunks(rows, 5000):
+        conn.execute(stmt, list(chunk))
 
 
 def log_event(

@@ -1,0 +1,55 @@
+"""Import, code, map, export and evaluate on the real data in ../shared/data (skipped when absent)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from simap.pipeline import Project
+
+
+def _loop(tmp_path: Path, embedder: str, shared_file) -> tuple[Project, object]:
+    dpg = shared_file("dpg_ventures.jsonl")
+    dev = shared_file("dev_seed_labels.jsonl")
+    proj = Project.open(tmp_path / "real.db")
+    stats = proj.import_path(dpg)
+    assert stats.created == 727 and not stats.skipped
+    result = proj.code(embedder=embedder, workers=2)
+    assert result.ventures == 727 and result.suggestions == 727 * 14
+    landscape = proj.build_map()
+    assert landscape.n_ventures == 727
+    proj.write_report(tmp_path / "map.html")
+    assert proj.export_codes(tmp_path / "codes.jsonl") == 727
+    first = json.loads((tmp_path / "codes.jsonl").read_text().splitlines()[0])
+    assert set(first) >= {"id", "codes", "details"}
+    report = proj.evaluate(dev)
+    assert report.n_items == 100 and not report.missing
+    return proj, report
+
+
+def test_real_data_loop_tfidf(tmp_path: Path, shared_file) -> None:
+    proj, report = _loop(tmp_path, "tfidf", shared_file)
+    proj.close()
+    assert report.pooled["kappa"] > 0.2  # far above chance; the benchmark reports the real number
+
+
+@pytest.mark.slow
+def test_real_data_loop_static_quality(tmp_path: Path, shared_file) -> None:
+    pytest.importorskip("model2vec")
+    from simap.embed.models import default_static_path
+
+    if not (default_static_path() / "config.json").exists():
+        pytest.skip(f"no static model at {default_static_path()}; run `simap models distill`")
+    proj, report = _loop(tmp_path, "static", shared_file)
+    proj.close()
+    # a quality floor, not a timing: docs/benchmarks.md has the measured value (0.48)
+    assert report.pooled["kappa"] >= 0.40
+
+
+def test_ntee_import_reports_duplicates(tmp_path: Path, shared_file) -> None:
+    ntee = shared_file("ntee_4000.jsonl")
+    with Project.open(tmp_path / "ntee.db") as proj:
+        stats = proj.import_path(ntee, skip_invalid=True)
+    assert stats.created > 3900 and stats.skipped
