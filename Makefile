@@ -52,6 +52,7 @@ format: install
 	$(BIN)/ruff check --fix src tests bench
 
 bench: install $(SIMAP_HOME)/models/minilm-static/config.json
+	$(BIN)/pip install -q -e ".[bench]"
 	$(BIN)/python bench/run_all.py
 
 clean:

@@ -438,6 +438,32 @@ def demo_cmd(
     console.print(f"Codes: {Path(project).with_name('codes.jsonl').resolve()}")
 
 
+# Stage packages add their own commands: each `simap/<stage>/commands.py` has `register(app)`.
+EXTENSIONS = (
+    "simap.review.commands",
+    "simap.maps.commands",
+    "simap.discover.commands",
+    "simap.advise.commands",
+    "simap.web.commands",
+)
+
+
+def _register_extensions() -> None:
+    import importlib
+
+    for name in EXTENSIONS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # that stage has no commands yet
+                continue
+            raise
+        module.register(app)
+
+
+_register_extensions()
+
+
 def main() -> None:
     """Entry point: run the app; turn simap errors into a message and an exit code."""
     try:

@@ -88,9 +88,8 @@ class Project:
         from simap.embed import get_embedder
 
         emb = get_embedder(embedder, **(embedder_params or {}))
-        coder = coders.create(
-            "zeroshot", embedder=emb, cache=repo.DbEmbeddingCache(self.store), **coder_params
-        )
+        cache = repo.DbEmbeddingCache(self.store) if getattr(emb, "cache_worthy", False) else None
+        coder = coders.create("zeroshot", embedder=emb, cache=cache, **coder_params)
         return coder.fit(codebook, corpus=corpus)
 
     def code(

@@ -35,3 +35,26 @@ def cue_hits(texts: Sequence[str], patterns: Sequence[re.Pattern[str] | None]) -
             if search(text):
                 out[i, j] = 1.0
     return out
+
+
+def unit_cue_hits(
+    texts: Sequence[str],
+    owner: Sequence[int],
+    spans: Sequence[tuple[int, int]],
+    patterns: Sequence[re.Pattern[str] | None],
+) -> np.ndarray:
+    """Cue hits for units (sub-spans of ``texts``): a unit has a cue when a match lies inside it.
+
+    Each text is searched once per pattern, instead of once per unit.
+    """
+    out = np.zeros((len(owner), len(patterns)), dtype=np.float32)
+    matches: list[list[list[tuple[int, int]]]] = [
+        [[m.span() for m in pat.finditer(t)] if pat is not None else [] for pat in patterns] for t in texts
+    ]
+    for u, (i, (a, b)) in enumerate(zip(owner, spans, strict=True)):
+        for j, found in enumerate(matches[i]):
+            for ms, me in found:
+                if a <= ms and me <= b:
+                    out[u, j] = 1.0
+                    break
+    return out

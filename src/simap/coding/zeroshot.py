@@ -28,7 +28,7 @@ from scipy import sparse
 
 from simap.batches import SUGGESTION_COLUMNS
 from simap.codebook.schema import Codebook
-from simap.coding.cues import cue_hits, cue_pattern
+from simap.coding.cues import cue_hits, cue_pattern, unit_cue_hits
 from simap.coding.units import unit_spans
 from simap.embed.base import Embedder
 from simap.embed.cache import EmbeddingCache, embed_cached
@@ -166,24 +166,30 @@ class ZeroShotCoder:
         return self
 
     # -- predicting -----------------------------------------------------------------------
-    def decision(self, texts: list[str]) -> np.ndarray:
-        """Decision values z (len(texts), n_codes) for short texts, in batches."""
+    def _check_fitted(self) -> None:
         if not hasattr(self, "weights_"):
             raise NotFitted(
                 "ZeroShotCoder must be fitted to a codebook before predicting.", hint="call .fit(codebook)"
             )
+
+    def decision(self, texts: list[str], cues: np.ndarray | None = None) -> np.ndarray:
+        """Decision values z (len(texts), n_codes) for short texts, in batches.
+
+        ``cues`` (0/1 per text and code) can be passed when already known; else it is computed.
+        """
+        self._check_fitted()
         out = np.empty((len(texts), len(self.code_ids_)), dtype=np.float32)
         for i in range(0, len(texts), self.batch_size):
             chunk = texts[i : i + self.batch_size]
             x = self._embed(chunk)
-            z = _dense(x @ self.weights_) + self.biases_
-            if self.cue_weight:
-                z += self.cue_weight * cue_hits(chunk, self.patterns_)
-            out[i : i + len(chunk)] = z
+            out[i : i + len(chunk)] = _dense(x @ self.weights_) + self.biases_
+        if self.cue_weight:
+            out += self.cue_weight * (cue_hits(texts, self.patterns_) if cues is None else cues)
         return out
 
     def score_segments(self, segments: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per sentence and code: decision value, and the (start, end) of the best unit (phrase)."""
+        self._check_fitted()
         sent_texts = segments["text"].astype(str).tolist()
         unit_texts: list[str] = []
         unit_owner: list[int] = []
@@ -193,7 +199,8 @@ class ZeroShotCoder:
                 unit_texts.append(text[a:b])
                 unit_owner.append(i)
                 unit_span.append((a, b))
-        z_units = self.decision(unit_texts)
+        cues = unit_cue_hits(sent_texts, unit_owner, unit_span, self.patterns_) if self.cue_weight else None
+        z_units = self.decision(unit_texts, cues)
         owner = np.asarray(unit_owner)
         starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]]) if len(owner) else np.array([], int)
         z_sent = np.maximum.reduceat(z_units, starts, axis=0) if len(owner) else z_units

@@ -7,7 +7,9 @@ pretrained models it is a no-op that returns ``self``.
 
 ``key`` identifies the model and its parameters: it is stored with every machine suggestion and
 used, together with the SHA-1 of the text, as the key of the embedding cache. A backend whose
-vectors depend on the fitted corpus sets ``cacheable = False``.
+vectors depend on the fitted corpus sets ``cacheable = False``. ``cache_worthy`` says whether
+looking vectors up in a database beats computing them again (true for transformer models, false
+for static embeddings, which compute faster than a lookup); the pipeline caches only those.
 """
 
 from __future__ import annotations

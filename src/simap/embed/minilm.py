@@ -51,6 +51,7 @@ class MiniLMEmbedder:
 
     name: str = "minilm"
     cacheable: bool = True
+    cache_worthy: bool = True
 
     def __init__(
         self,

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, delete, insert, select, tuple_, update
+from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -552,9 +552,7 @@ class DbEmbeddingCache:
         with self.store.engine.connect() as conn:
             for chunk in _chunks(list(hashes)):
                 q = select(EmbeddingRow.text_hash, EmbeddingRow.vector).where(
-                    tuple_(EmbeddingRow.model_key, EmbeddingRow.text_hash).in_(
-                        [(model_key, h) for h in chunk]
-                    )
+                    EmbeddingRow.model_key == model_key, EmbeddingRow.text_hash.in_(list(chunk))
                 )
                 for h, vec in conn.execute(q):
                     out[h] = np.frombuffer(vec, dtype=np.float32)
