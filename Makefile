@@ -29,7 +29,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 install: $(STAMP)
 
-$(SIMAP_HOME)/models/minilm-static/config.json: $(STAMP)
+$(SIMAP_HOME)/models/minilm-static/config.json: | $(STAMP)
 	$(BIN)/simap models distill
 
 demo: install $(SIMAP_HOME)/models/minilm-static/config.json

@@ -139,3 +139,79 @@ class Event(Base):
     run_id: Mapped[int | None] = mapped_column(Integer)
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+# -- web workbench (migration 0002): accounts, roles, API tokens, blind coding, gold sets ------
+class User(Base):
+    """A person who logs in to the workbench. A project is one database, so the role is per project."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(20))  # admin | analyst | viewer
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ApiToken(Base):
+    """A token for scripts; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    prefix: Mapped[str] = mapped_column(String(20))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CodingSet(Base):
+    """A set of ventures assigned to coders; when ``blind``, they cannot see each other's codes."""
+
+    __tablename__ = "coding_sets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    coders: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    blind: Mapped[bool] = mapped_column(default=True)
+    hide_machine: Mapped[bool] = mapped_column(default=True)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CodingSetItem(Base):
+    __tablename__ = "coding_set_items"
+
+    set_id: Mapped[int] = mapped_column(ForeignKey("coding_sets.id", ondelete="CASCADE"), primary_key=True)
+    venture_id: Mapped[str] = mapped_column(
+        ForeignKey("ventures.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class GoldLabel(Base):
+    """Reference labels (a gold set) to measure coders against."""
+
+    __tablename__ = "gold_labels"
+
+    gold_set: Mapped[str] = mapped_column(String(200), primary_key=True)
+    venture_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    codes: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+class ProjectSetting(Base):
+    """Project-wide settings, e.g. the working codebook version the workbench shows."""
+
+    __tablename__ = "project_settings"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+# attached to the assignments table by migration 0002 (the venture list filters by coder)
+Index("ix_assignments_coder", Assignment.coder, Assignment.venture_id)

@@ -1,0 +1,216 @@
+"""The map as advice needs it: a ventures x codes matrix, each venture's contexts and best quotes.
+
+:class:`AdviceIndex` is built once per project state (``from_project``) and then answers every
+diagnosis and portfolio in memory; ``Advisor`` keeps one around so a server answers in
+milliseconds. It is computed from ``simap.maps.select.effective_codes`` (human decisions override
+machine suggestions, suggestions count from ``min_score``), so advice and the map agree.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from simap.advise.models import Evidence, MapInfo
+from simap.codebook.schema import Codebook
+from simap.errors import InvalidInput, NotFound
+from simap.maps.select import check_ventures, effective_codes, evidence_list
+
+KINDS = ("design_principle", "barrier", "challenge")
+
+
+def _names_list(value: Any) -> list[str]:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return []
+    if isinstance(value, str):
+        return [value.strip()] if value.strip() else []
+    if isinstance(value, Iterable):
+        out = []
+        for item in value:
+            if isinstance(item, str) and item.strip():
+                out.append(item.strip())
+            elif isinstance(item, Mapping) and isinstance(item.get("name"), str):
+                out.append(str(item["name"]).strip())
+        return out
+    return []
+
+
+def contexts(row: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """A venture's countries and sectors: the metadata lists when present, else the single columns."""
+    meta = row.get("metadata")
+    meta = meta if isinstance(meta, Mapping) else {}
+    countries = _names_list(meta.get("countries")) or _names_list(row.get("country"))
+    sectors = _names_list(meta.get("sectors")) or _names_list(row.get("sector"))
+    return list(dict.fromkeys(countries)), list(dict.fromkeys(sectors))
+
+
+def evidence_from_item(item: Mapping[str, Any], *, source: str = "map", **extra: Any) -> Evidence:
+    """An :class:`Evidence` from one stored evidence dict ({field, start, end, text, score, phrase})."""
+    phrase = item.get("phrase")
+    phrase_text = phrase.get("text") if isinstance(phrase, Mapping) else None
+    score = item.get("score")
+    return Evidence(
+        source=source,  # type: ignore[arg-type]
+        text=str(item.get("text") or "").strip(),
+        score=float(score) if isinstance(score, int | float) and not math.isnan(score) else None,
+        field=item.get("field"),
+        start=item.get("start"),
+        end=item.get("end"),
+        phrase=phrase_text,
+        **extra,
+    )
+
+
+@dataclass
+class AdviceIndex:
+    """Ventures x active codes of one map, with contexts and the best evidence per present cell."""
+
+    codebook: Codebook
+    ids: list[str]
+    names: list[str]
+    countries: list[list[str]]
+    sectors: list[list[str]]
+    matrix: np.ndarray  # bool, ventures x codes (codebook.ids() order)
+    scores: np.ndarray  # float32, NaN where absent
+    evidence: dict[tuple[int, str], dict[str, Any]]
+    info: MapInfo
+    code_ids: list[str] = field(default_factory=list)
+    row_of: dict[str, int] = field(default_factory=dict)
+    col_of: dict[str, int] = field(default_factory=dict)
+    by_name: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.code_ids = self.codebook.ids()
+        self.row_of = {vid: i for i, vid in enumerate(self.ids)}
+        self.col_of = {cid: j for j, cid in enumerate(self.code_ids)}
+        for vid, vname in zip(self.ids, self.names, strict=True):
+            self.by_name.setdefault(vname.strip().casefold(), vid)
+
+    # -- construction ---------------------------------------------------------------------
+    @classmethod
+    def from_frames(
+        cls,
+        ventures: pd.DataFrame,
+        present: pd.DataFrame,
+        codebook: Codebook,
+        *,
+        min_score: float,
+        coder: str | None = None,
+        database: str | None = None,
+    ) -> AdviceIndex:
+        """Build from a VENTURES frame and the present rows of ``effective_codes``."""
+        check_ventures(ventures)
+        ids = ventures["id"].astype(str).tolist()
+        names = ventures["name"].astype(str).tolist()
+        ctx = [contexts(r) for r in ventures.to_dict("records")]
+        code_ids = codebook.ids()
+        row_of = {vid: i for i, vid in enumerate(ids)}
+        col_of = {cid: j for j, cid in enumerate(code_ids)}
+        matrix = np.zeros((len(ids), len(code_ids)), dtype=bool)
+        scores = np.full((len(ids), len(code_ids)), np.nan, dtype=np.float32)
+        evidence: dict[tuple[int, str], dict[str, Any]] = {}
+        if not present.empty:
+            for vid, cid, score, ev in zip(
+                present["venture_id"].astype(str),
+                present["code_id"].astype(str),
+                present["score"],
+                present["evidence"],
+                strict=True,
+            ):
+                i, j = row_of.get(vid), col_of.get(cid)
+                if i is None or j is None:
+                    continue
+                matrix[i, j] = True
+                if score is not None and not pd.isna(score):
+                    scores[i, j] = float(score)
+                items = [e for e in evidence_list(ev) if str(e.get("text") or "").strip()]
+                if items:
+                    evidence[(i, cid)] = items[0]
+        info = MapInfo(
+            n_ventures=len(ids),
+            codebook=codebook.name,
+            codebook_version=codebook.version,
+            min_score=float(min_score),
+            coder=coder,
+            database=database,
+        )
+        return cls(
+            codebook=codebook,
+            ids=ids,
+            names=names,
+            countries=[c for c, _ in ctx],
+            sectors=[s for _, s in ctx],
+            matrix=matrix,
+            scores=scores,
+            evidence=evidence,
+            info=info,
+        )
+
+    @classmethod
+    def from_project(
+        cls, project: Any, *, codebook: Codebook | None = None, min_score: float = 0.5
+    ) -> AdviceIndex:
+        """Build from a :class:`simap.pipeline.Project` (its latest coded codebook by default)."""
+        from simap.store import repo
+
+        book = project.current_codebook(codebook)
+        missing = [k for k in ("design_principle", "barrier") if not book.ids(k)]
+        if missing:
+            raise InvalidInput(
+                f"advice needs a codebook with design principles and barriers; codebook {book.name!r} "
+                f"has no code of kind {missing}.",
+                field="codebook",
+                hint="code the project with the social-innovation codebook (`simap code`)",
+            )
+        ventures = repo.load_ventures(project.store)
+        if ventures.empty:
+            raise NotFound("this project has no ventures.", hint="run `simap import FILE` and `simap code`")
+        present = effective_codes(project.assignments(book), min_score=min_score)
+        meta = project.report_meta(book, min_score, True)
+        return cls.from_frames(
+            ventures,
+            present,
+            book,
+            min_score=min_score,
+            coder=meta.get("model"),
+            database=meta.get("database"),
+        )
+
+    # -- queries --------------------------------------------------------------------------
+    def kind_ids(self, kind: str) -> list[str]:
+        return self.codebook.ids(kind)
+
+    def column(self, code_id: str) -> np.ndarray:
+        return self.matrix[:, self.col_of[code_id]]
+
+    def codes_of(self, row: int) -> set[str]:
+        return {self.code_ids[j] for j in np.flatnonzero(self.matrix[row])}
+
+    def score(self, row: int, code_id: str) -> float:
+        value = float(self.scores[row, self.col_of[code_id]])
+        return 1.0 if math.isnan(value) else value
+
+    def quote(self, row: int, code_id: str) -> Evidence | None:
+        item = self.evidence.get((row, code_id))
+        if item is None:
+            return None
+        return evidence_from_item(
+            item, source="map", venture_id=self.ids[row], venture_name=self.names[row]
+        )
+
+    def row(self, venture_id: str) -> int:
+        try:
+            return self.row_of[venture_id]
+        except KeyError:
+            raise NotFound(
+                f"venture {venture_id!r} is not in this project.", hint="check the id (`simap ventures`)"
+            ) from None
+
+    def find_by_name(self, name: str) -> str | None:
+        """The id of the venture named ``name`` (case-insensitive), if the map has one."""
+        return self.by_name.get(name.strip().casefold())

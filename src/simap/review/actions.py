@@ -1,0 +1,263 @@
+"""Review actions on one venture: accept, reject, add a code, edit an evidence span; and the
+venture as a reviewer sees it (texts, codes with their evidence, history).
+
+Each action is one call to :func:`simap.store.repo.record_decision` (one transaction that also
+writes the event with before and after), so every decision is attributable. The CLI, the web
+pages and the JSON API all call these functions.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from sqlalchemy.exc import OperationalError
+
+from simap.codebook.schema import Codebook
+from simap.errors import InvalidInput, expected
+from simap.maps.select import evidence_list
+from simap.store import browse, repo
+from simap.store.db import Store
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Span:
+    """A stretch of one document text: ``text[start:end]`` of field ``field``."""
+
+    field: str
+    start: int
+    end: int
+
+
+def _retry(fn: Callable[[], T], attempts: int = 8) -> T:
+    """Run a write transaction, retrying when SQLite reports a concurrent writer (it never loses one)."""
+    for i in range(attempts):
+        try:
+            return fn()
+        except OperationalError as exc:
+            if ("locked" not in str(exc) and "busy" not in str(exc).lower()) or i == attempts - 1:
+                raise
+            time.sleep(0.01 * (2**i) * (0.5 + random.random()))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def check_code(codebook: Codebook, code_id: str) -> None:
+    if code_id not in codebook.ids():
+        raise InvalidInput(
+            expected("code", f"an active code of codebook {codebook.name!r}", code_id),
+            field="code_id",
+            hint=f"use one of {', '.join(codebook.ids())}",
+        )
+
+
+def evidence_from_spans(store: Store, venture_id: str, spans: Sequence[Span]) -> list[dict[str, Any]]:
+    """Evidence items for spans, checked against the venture's documents (text filled in)."""
+    _, docs = browse.get_venture(store, venture_id)
+    texts = dict(docs)
+    out = []
+    for span in spans:
+        text = texts.get(span.field)
+        if text is None:
+            raise InvalidInput(
+                expected("evidence field", f"one of the venture's fields {sorted(texts)}", span.field),
+                field="evidence",
+            )
+        if not 0 <= span.start < span.end <= len(text):
+            raise InvalidInput(
+                expected("evidence span", f"0 <= start < end <= {len(text)}", (span.start, span.end)),
+                field="evidence",
+                hint="select a stretch of the text",
+            )
+        out.append(
+            {"field": span.field, "start": span.start, "end": span.end, "text": text[span.start : span.end]}
+        )
+    return out
+
+
+def _rows(store: Store, venture_id: str, code_id: str) -> list[dict[str, Any]]:
+    frame = browse.venture_assignments(store, [venture_id])
+    return frame[frame["code_id"] == code_id].to_dict("records")
+
+
+def decide(
+    store: Store,
+    codebook: Codebook,
+    *,
+    venture_id: str,
+    code_id: str,
+    user: str,
+    status: str,
+    memo: str | None = None,
+    spans: Sequence[Span] | None = None,
+) -> dict[str, Any]:
+    """Record ``user``'s decision on a venture x code and return it.
+
+    Without spans, the evidence is the user's earlier evidence or else the machine's; without a
+    memo, the user's earlier memo stays.
+    """
+    check_code(codebook, code_id)
+    rows = _rows(store, venture_id, code_id)
+    mine = next((r for r in rows if r["source"] == "human" and r["coder"] == user), None)
+    machine = [r for r in rows if r["source"] == "machine"]
+    if spans:
+        evidence = evidence_from_spans(store, venture_id, spans)
+    elif mine is not None and evidence_list(mine["evidence"]):
+        evidence = evidence_list(mine["evidence"])
+    elif machine and status == "accepted":
+        evidence = evidence_list(machine[-1]["evidence"])
+    else:
+        evidence = []
+    if memo is None and mine is not None:
+        memo = mine["memo"]
+    score = None
+    if machine and machine[-1]["score"] is not None and not math.isnan(machine[-1]["score"]):
+        score = float(machine[-1]["score"])
+    _retry(
+        lambda: repo.record_decision(
+            store,
+            venture_id=venture_id,
+            code_id=code_id,
+            coder=user,
+            status=status,
+            codebook_version=codebook.version,
+            evidence=evidence,
+            memo=memo or None,
+            score=score,
+        )
+    )
+    return {
+        "venture_id": venture_id,
+        "code_id": code_id,
+        "coder": user,
+        "status": status,
+        "evidence": evidence,
+        "memo": memo,
+    }
+
+
+def accept(
+    store: Store, codebook: Codebook, venture_id: str, code_id: str, *, user: str, memo: str | None = None
+) -> dict[str, Any]:
+    return decide(
+        store, codebook, venture_id=venture_id, code_id=code_id, user=user, status="accepted", memo=memo
+    )
+
+
+def reject(
+    store: Store, codebook: Codebook, venture_id: str, code_id: str, *, user: str, memo: str | None = None
+) -> dict[str, Any]:
+    return decide(
+        store, codebook, venture_id=venture_id, code_id=code_id, user=user, status="rejected", memo=memo
+    )
+
+
+def add_code(
+    store: Store,
+    codebook: Codebook,
+    venture_id: str,
+    code_id: str,
+    *,
+    user: str,
+    spans: Sequence[Span] = (),
+    memo: str | None = None,
+) -> dict[str, Any]:
+    """A code the machine missed (or any code), accepted by ``user`` with evidence and a memo."""
+    return decide(
+        store,
+        codebook,
+        venture_id=venture_id,
+        code_id=code_id,
+        user=user,
+        status="accepted",
+        memo=memo,
+        spans=spans,
+    )
+
+
+def edit_span(
+    store: Store, codebook: Codebook, venture_id: str, code_id: str, *, user: str, spans: Sequence[Span]
+) -> dict[str, Any]:
+    """Replace the evidence of ``user``'s decision (accepting the code when undecided)."""
+    if not spans:
+        raise InvalidInput("editing evidence needs at least one span; got none.", field="evidence")
+    mine = [r for r in _rows(store, venture_id, code_id) if r["source"] == "human" and r["coder"] == user]
+    status = mine[0]["status"] if mine and mine[0]["status"] in ("accepted", "rejected") else "accepted"
+    return decide(
+        store, codebook, venture_id=venture_id, code_id=code_id, user=user, status=status, spans=spans
+    )
+
+
+# -- the venture as a reviewer sees it -------------------------------------------------------------
+@dataclass
+class CodeView:
+    code_id: str
+    name: str
+    kind: str
+    definition: str
+    score: float | None = None  # the machine's calibrated score
+    machine_evidence: list[dict[str, Any]] = field(default_factory=list)
+    mine: str | None = None  # the viewer's status (accepted | rejected | None)
+    my_memo: str | None = None
+    my_evidence: list[dict[str, Any]] = field(default_factory=list)
+    others: list[dict[str, Any]] = field(default_factory=list)  # other coders: coder, status, memo
+    present: bool = False  # counts in the map (human decisions override the machine)
+
+    @property
+    def evidence(self) -> list[dict[str, Any]]:
+        return self.my_evidence or self.machine_evidence
+
+
+@dataclass
+class VentureView:
+    venture: dict[str, Any]
+    documents: list[tuple[str, str]]
+    codes: list[CodeView]
+    events: list[dict[str, Any]]
+
+
+def venture_view(
+    store: Store,
+    codebook: Codebook,
+    venture_id: str,
+    *,
+    viewer: str,
+    hidden: browse.Hidden | None = None,
+    min_score: float = 0.5,
+) -> VentureView:
+    """Texts, codes (the machine's, the viewer's, other coders' unless blind) and history."""
+    from simap.maps.select import effective_codes
+    from simap.review.blind import blind_ventures
+
+    venture, documents = browse.get_venture(store, venture_id)
+    frame = browse.venture_assignments(store, [venture_id], hidden=hidden)
+    present = set(effective_codes(frame, min_score=min_score)["code_id"]) if len(frame) else set()
+    by_code: dict[str, CodeView] = {}
+    for code in codebook.active_codes:
+        by_code[code.id] = CodeView(
+            code.id, code.name, code.kind, code.definition, present=code.id in present
+        )
+    for r in frame.to_dict("records"):
+        view = by_code.get(r["code_id"])
+        if view is None:
+            continue
+        if r["source"] == "machine":
+            view.score = None if r["score"] is None or math.isnan(r["score"]) else float(r["score"])
+            view.machine_evidence = evidence_list(r["evidence"])
+        elif r["coder"] == viewer:
+            view.mine, view.my_memo, view.my_evidence = r["status"], r["memo"], evidence_list(r["evidence"])
+        else:
+            view.others.append({"coder": r["coder"], "status": r["status"], "memo": r["memo"]})
+    codes = sorted(
+        by_code.values(),
+        key=lambda v: (v.mine is None and v.score is None and not v.others, -(v.score or 0.0)),
+    )
+    events = browse.venture_events(store, venture_id)
+    if hidden is not None and not hidden.empty and venture_id in blind_ventures(store, hidden):
+        events = [e for e in events if e["actor"] == viewer or e["action"].startswith("venture_")]
+    return VentureView(venture, documents, codes, events)
