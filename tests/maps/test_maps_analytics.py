@@ -56,7 +56,7 @@ def test_prevalence_requires_codebook_columns(codebook) -> None:
 
 def test_cooccurrence_counts_lift_and_fisher(codebook) -> None:
     cooc = cooccurrence(hand_matrix(), codebook)
-    assert list(cooc.columns) == ["row", "col", "n_both", "n_row", "n_col", "lift", "p_value"]
+    assert list(cooc.columns) == ["row", "col", "n_both", "n_row", "n_col", "lift", "p_value", "q_value"]
     assert list(zip(cooc["row"], cooc["col"], strict=True)) == [
         ("DP1", "B1"),
         ("DP1", "B2"),

@@ -39,9 +39,11 @@ def test_report_written_self_contained(sample, codebook, tmp_path: Path) -> None
     assert "tfidf" in html and "2024-05-01" in html and "ngram" in html
     assert "Methodology" in html and "0.5" in html
     # charts have aria labels and captions
-    assert html.count("<svg") == 4  # three prevalence charts (one per kind) + heatmap
-    assert len(re.findall(r'<svg[^>]*role="img"[^>]*aria-label="[^"]+"', html)) == 4
-    assert html.count("<figcaption>") == 4
+    # three prevalence charts (one per kind), heatmap, world map, venture and pattern networks
+    n_svg = html.count("<svg")
+    assert n_svg >= 5 and html.count('aria-label="Bar chart') == 3
+    assert len(re.findall(r'<svg[^>]*role="img"[^>]*aria-label="[^"]+"', html)) == n_svg
+    assert html.count("<figcaption>") == n_svg
     # accepted vs suggested cells, with tooltips
     assert 'class="a"' in html and 'class="s"' in html
     assert "score 0.91" in html
@@ -57,7 +59,7 @@ def test_report_escapes_user_text(sample, codebook, tmp_path: Path) -> None:
     assert "&lt;script&gt;alert(" in html
     assert "<b>apps</b>" not in html and "&lt;b&gt;apps&lt;/b&gt;" in html
     assert "Map <i>x</i>" not in html
-    assert html.count("<script>") == 1  # only the filter snippet
+    assert html.count("<script>") == 1  # the map switcher, network highlight and filter snippet
 
 
 def test_report_sections_quotes_and_cooccurrence(sample, codebook) -> None:
@@ -98,7 +100,8 @@ def test_report_without_cooccurrence_kinds(mk, tmp_path: Path) -> None:
     )
     landscape = build_map(mk.ventures(["v1"]), mk.assignments([mk.row("v1", "T1")]), book)
     html = render_html_report(landscape, book)
-    assert "No co-occurrence table" in html and html.count("<svg") == 1
+    assert "No co-occurrence table" in html and html.count('aria-label="Bar chart') == 1
+    assert "Heatmap" not in html
 
 
 def _big_codebook() -> Codebook:

@@ -62,28 +62,28 @@ def test_open_creates_schema_at_head(project_path: Path) -> None:
 
 
 def test_backup_before_migrating_a_file_with_data(project_path: Path) -> None:
-    store = open_store(project_path)
-    store.dispose()
-    # pretend the database is one revision behind: stamp it as empty, then migrate again
-    with sa.create_engine(f"sqlite:///{project_path}").begin() as conn:
-        conn.exec_driver_sql("DROP TABLE alembic_version")
-        for table in (
-            "segments",
-            "documents",
-            "assignments",
-            "embeddings",
-            "events",
-            "runs",
-            "codebooks",
-            "ventures",
-        ):
-            conn.exec_driver_sql(f"DROP TABLE {table}")
-        conn.exec_driver_sql("CREATE TABLE leftover (x int)")
+    from alembic import command
+
+    from simap.store.db import alembic_config
+
+    old = open_store(project_path, migrate=False)
+    cfg = alembic_config(old.url)
+    with old.engine.begin() as conn:  # a project created by the first release, with data in it
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+        conn.exec_driver_sql("INSERT INTO ventures (id, name, metadata, created_at, updated_at) "
+                             "VALUES ('v', 'V', '{}', '2020-01-01', '2020-01-01')")
+    pending = old.pending()
+    old.dispose()
+    if not pending:
+        pytest.skip("only one migration exists")
     store = open_store(project_path, migrate=False)
-    assert store.pending() == ["0001"]
     backup = store.migrate()
     assert backup is not None and backup.exists()
-    assert store.pending() == []
+    assert store.pending() == [] and store.current_revision() == store.head_revision()
+    assert repo.count(store, Venture) == 1
+    with sa.create_engine(f"sqlite:///{backup}").connect() as conn:
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0001"
 
 
 def test_upsert_is_idempotent_and_logs_events(store) -> None:

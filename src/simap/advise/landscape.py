@@ -66,6 +66,55 @@ def evidence_from_item(item: Mapping[str, Any], *, source: str = "map", **extra:
     )
 
 
+def candidate_assignments(store: Any, codebook: Codebook, min_score: float) -> pd.DataFrame:
+    """The ASSIGNMENTS rows that can make a venture x code present, for ``effective_codes``.
+
+    Equivalent to ``repo.load_assignments`` for that purpose but much faster on big maps: every
+    row of each venture x code that has a human row, a decision, or a score >= ``min_score``
+    (the other pairs can never be present), in insertion order. Loading all 14 rows of 10,000
+    ventures with their JSON evidence takes seconds; this takes a fraction of that.
+    """
+    from sqlalchemy import and_, or_, select
+
+    from simap.batches import ASSIGNMENT_COLUMNS
+    from simap.store.schema import Assignment
+
+    pairs = (
+        select(Assignment.venture_id, Assignment.code_id)
+        .where(Assignment.code_id.in_(codebook.ids()))
+        .where(
+            or_(
+                Assignment.source == "human",
+                Assignment.status != "suggested",
+                Assignment.score >= float(min_score),
+            )
+        )
+        .distinct()
+        .subquery()
+    )
+    q = (
+        select(
+            Assignment.id,
+            Assignment.venture_id,
+            Assignment.code_id,
+            Assignment.source,
+            Assignment.coder,
+            Assignment.score,
+            Assignment.status,
+            Assignment.evidence,
+        )
+        .join(pairs, and_(Assignment.venture_id == pairs.c.venture_id, Assignment.code_id == pairs.c.code_id))
+        .order_by(Assignment.id)
+    )
+    with store.engine.connect() as conn:
+        rows = [tuple(r) for r in conn.execute(q).all()]
+    columns = ["venture_id", "code_id", "source", "coder", "score", "status", "evidence"]
+    frame = pd.DataFrame([r[1:] for r in rows], columns=columns)
+    kinds = {c.id: c.kind for c in codebook.codes}
+    frame.insert(2, "kind", frame["code_id"].map(kinds))
+    return frame[ASSIGNMENT_COLUMNS]
+
+
 @dataclass
 class AdviceIndex:
     """Ventures x active codes of one map, with contexts and the best evidence per present cell."""
@@ -170,7 +219,7 @@ class AdviceIndex:
         ventures = repo.load_ventures(project.store)
         if ventures.empty:
             raise NotFound("this project has no ventures.", hint="run `simap import FILE` and `simap code`")
-        present = effective_codes(project.assignments(book), min_score=min_score)
+        present = effective_codes(candidate_assignments(project.store, book, min_score), min_score=min_score)
         meta = project.report_meta(book, min_score, True)
         return cls.from_frames(
             ventures,
@@ -199,9 +248,7 @@ class AdviceIndex:
         item = self.evidence.get((row, code_id))
         if item is None:
             return None
-        return evidence_from_item(
-            item, source="map", venture_id=self.ids[row], venture_name=self.names[row]
-        )
+        return evidence_from_item(item, source="map", venture_id=self.ids[row], venture_name=self.names[row])
 
     def row(self, venture_id: str) -> int:
         try:

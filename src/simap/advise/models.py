@@ -62,6 +62,7 @@ class PrincipleRecommendation(BaseModel):
     score: float
     already_used: bool = False
     recommended: bool = False
+    expected: bool = False
     support: list[BarrierSupport] = Field(default_factory=list)
     landscape_share: float = 0.0
 

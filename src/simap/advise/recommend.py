@@ -5,10 +5,14 @@ its peers. For each design principle ``d``::
 
     support(d, b) = #ventures with d and b          share(d, b) = support(d, b) / #ventures with b
     lift(d, b)    = share(d, b) / share(d)          (how much more often than across the landscape)
-    score(d)      = mean over b in B of share(d, b)
+    score(d)      = mean over b in B of (support(d, b) + w * prior(d, b)) / (#ventures with b + w)
 
-Principles are ranked by score, then lift, then landscape share; the top ``k`` the venture does
-not use yet are *recommended*. On the real DPG data this ranking beats always recommending the
+``prior(d, b)`` is 1 when the codebook links ``d`` and ``b`` (``related``: the expected links of
+the method, e.g. DP5 -> B2) and the landscape share of ``d`` otherwise; with ``w = 1`` it only
+matters where the map knows little (a rare barrier), and it keeps the method's expectations in
+play until the map has evidence. Principles are ranked by score, then lift, then landscape share;
+the top ``k`` the venture does not use yet, with support on the map or a codebook link, are
+*recommended*. On the real DPG data this ranking beats always recommending the
 most common principles (``bench/advise_quality.py``; docs/benchmarks.md, "Advice").
 
 Peers ("common approaches in disparate contexts"): ventures of the map that face one of the
@@ -28,6 +32,7 @@ from simap.advise.models import BarrierSupport, PeerVenture, PrincipleRecommenda
 
 N_RECOMMENDED = 3
 N_PEERS = 5
+PRIOR_WEIGHT = 1.0
 _SHORTLIST = 400  # peers considered per tier (by evidence strength) before the diversity pass
 
 
@@ -41,6 +46,12 @@ def _counts(index: AdviceIndex, exclude: Iterable[int]) -> tuple[np.ndarray, int
     return index.matrix[keep], int(keep.sum())
 
 
+def linked(index: AdviceIndex, principle: str, barrier: str) -> bool:
+    """Whether the codebook expects ``principle`` to answer ``barrier`` (``related`` either way)."""
+    book = index.codebook
+    return barrier in book.code(principle).related or principle in book.code(barrier).related
+
+
 def recommend_principles(
     index: AdviceIndex,
     barriers: Sequence[str],
@@ -48,6 +59,7 @@ def recommend_principles(
     uses: Iterable[str] = (),
     k: int = N_RECOMMENDED,
     exclude: Iterable[int] = (),
+    prior_weight: float = PRIOR_WEIGHT,
 ) -> list[PrincipleRecommendation]:
     """Every design principle with its support against ``barriers``, best first.
 
@@ -57,38 +69,39 @@ def recommend_principles(
     matrix, total = _counts(index, exclude)
     dps = index.kind_ids("design_principle")
     used = set(uses)
-    d_cols = [index.col_of[d] for d in dps]
-    d_mat = matrix[:, d_cols]
+    d_mat = matrix[:, [index.col_of[d] for d in dps]]
     n_d = d_mat.sum(axis=0)
     base = n_d / total if total else np.zeros(len(dps))
     known = [b for b in dict.fromkeys(barriers) if b in index.col_of]
     support: dict[str, list[BarrierSupport]] = {d: [] for d in dps}
     score = np.zeros(len(dps))
     lift_sum = np.zeros(len(dps))
-    n_used = 0
+    evidenced = np.zeros(len(dps), dtype=bool)
+    expected = np.zeros(len(dps), dtype=bool)
     for b in known:
         has_b = matrix[:, index.col_of[b]]
         n_b = int(has_b.sum())
         both = d_mat[has_b].sum(axis=0) if n_b else np.zeros(len(dps), dtype=np.int64)
-        share = both / n_b if n_b else np.zeros(len(dps))
-        if n_b:
-            n_used += 1
-            score += share
+        prior = np.array([1.0 if linked(index, d, b) else base[i] for i, d in enumerate(dps)])
+        expected |= np.array([linked(index, d, b) for d in dps])
+        evidenced |= both > 0
+        score += (both + prior_weight * prior) / (n_b + prior_weight) if n_b + prior_weight else 0.0
         for i, d in enumerate(dps):
-            lift = float(share[i] / base[i]) if n_b and base[i] > 0 else None
+            share = float(both[i] / n_b) if n_b else 0.0
+            lift = share / float(base[i]) if n_b and base[i] > 0 else None
             lift_sum[i] += lift or 0.0
             support[d].append(
-                BarrierSupport(barrier=b, n_both=int(both[i]), n_barrier=n_b, share=float(share[i]), lift=lift)
+                BarrierSupport(barrier=b, n_both=int(both[i]), n_barrier=n_b, share=share, lift=lift)
             )
-    if n_used:
-        score /= n_used
-        lift_sum /= n_used
+    if known:
+        score /= len(known)
+        lift_sum /= len(known)
     order = sorted(range(len(dps)), key=lambda i: (-score[i], -lift_sum[i], -base[i], dps[i]))
     out: list[PrincipleRecommendation] = []
     n_rec = 0
     for i in order:
         d = dps[i]
-        rec = d not in used and score[i] > 0 and n_rec < k
+        rec = d not in used and bool(evidenced[i] or expected[i]) and n_rec < k
         n_rec += int(rec)
         out.append(
             PrincipleRecommendation(
@@ -97,6 +110,7 @@ def recommend_principles(
                 score=float(score[i]),
                 already_used=d in used,
                 recommended=rec,
+                expected=bool(expected[i]),
                 support=support[d],
                 landscape_share=float(base[i]),
             )
@@ -157,14 +171,13 @@ def find_peers(
     mine_c, mine_s = list(countries), list(sectors)
     b_cols = [index.col_of[b] for b in b_ids]
     d_cols = [index.col_of[d] for d in d_ids]
-    mask = index.matrix[:, b_cols].any(axis=1) & index.matrix[:, d_cols].any(axis=1)
-    for row in exclude:
-        mask[row] = False
-    rows = np.flatnonzero(mask)
+    mask = np.asarray(index.matrix[:, b_cols].any(axis=1) & index.matrix[:, d_cols].any(axis=1))
+    for skip in exclude:
+        mask[skip] = False
     scores = np.nan_to_num(index.scores, nan=1.0)
     candidates: list[tuple[int, float, int, str, str, bool, str]] = []
-    for row in rows:
-        r = int(row)
+    for found in np.flatnonzero(mask):
+        r = int(found)
         have_b = [b for b, c in zip(b_ids, b_cols, strict=True) if index.matrix[r, c]]
         have_d = [d for d, c in zip(d_ids, d_cols, strict=True) if index.matrix[r, c]]
         barrier = max(have_b, key=lambda b: scores[r, index.col_of[b]])
@@ -188,9 +201,14 @@ def find_peers(
         return (-c[0], new, c[1])
 
     chosen: list[tuple[int, float, int, str, str, bool, str]] = []
+    seen_text: set[str] = set()
     while shortlist and len(chosen) < k:
         best = max(shortlist, key=novelty)
         shortlist.remove(best)
+        quote = index.evidence.get((best[2], best[3]), {}).get("text")
+        if quote and quote in seen_text:  # a copy of a venture already shown (same description)
+            continue
+        seen_text.add(quote or "")
         chosen.append(best)
         seen_c |= {x.casefold() for x in index.countries[best[2]]}
         seen_s |= {x.casefold() for x in index.sectors[best[2]]}

@@ -45,6 +45,26 @@ BACKEND_DEFAULTS: dict[str, dict[str, float]] = {
 FALLBACK_DEFAULTS = {"C": 0.3, "threshold": 1.0}
 
 
+def codebook_training_set(codes: list[Any]) -> tuple[list[str], np.ndarray]:
+    """Texts of the codebook and their targets (n_texts, n_codes): 1 positive, 0 negative.
+
+    A code's positives are its definition, include rules and examples; everything else (other
+    codes' texts, its own and other codes' counter examples) is a negative for it.
+    """
+    texts: list[str] = []
+    owner: list[int] = []  # j >= 0: positive of code j; -1: counter example
+    for j, code in enumerate(codes):
+        for t in code.anchor_texts():
+            texts.append(t)
+            owner.append(j)
+        for t in code.counter_examples:
+            texts.append(t)
+            owner.append(-1)
+    own = np.asarray(owner)
+    targets = (own[:, None] == np.arange(len(codes))[None, :]).astype(np.int8)
+    return texts, targets
+
+
 def _dense(mat: Any) -> np.ndarray:
     if sparse.issparse(mat):
         return np.asarray(mat.toarray(), dtype=np.float32)
@@ -117,8 +137,6 @@ class ZeroShotCoder:
 
     def fit(self, codebook: Codebook, corpus: list[str] | None = None) -> ZeroShotCoder:
         """Train one classifier per active code on the codebook's sentences."""
-        from sklearn.linear_model import LogisticRegression
-
         if self.units not in {"sentence", "clauses"}:
             raise InvalidInput(
                 f"units of ZeroShotCoder must be 'sentence' or 'clauses'; got {self.units!r}.",
@@ -131,39 +149,43 @@ class ZeroShotCoder:
                 f"codebook {codebook.name!r} has no active codes to code against.",
                 hint="un-retire a code or add one",
             )
-        texts: list[str] = []
-        owner: list[int] = []  # j >= 0: positive of code j; -1 - j: counter example of code j
-        for j, code in enumerate(codes):
-            for t in code.anchor_texts():
-                texts.append(t)
-                owner.append(j)
-            for t in code.counter_examples:
-                texts.append(t)
-                owner.append(-1 - j)
+        texts, targets = codebook_training_set(codes)
         if not getattr(self.embedder, "cacheable", True):
             self.embedder.fit(list(corpus or []) + texts)
-        labels = np.asarray(owner)
-        x = self._embed(texts)
+        self._fit_classifiers(self._embed(texts), targets, codes)
+        self.codebook_ = codebook
+        self.code_ids_ = [c.id for c in codes]
+        self.patterns_ = [cue_pattern(code.cues) for code in codes]
+        return self
+
+    def _fit_classifiers(
+        self, x: Any, targets: np.ndarray, codes: list[Any], sample_weight: np.ndarray | None = None
+    ) -> None:
+        """One class-weighted logistic regression per code on rows whose target is 0 or 1 (-1: unknown)."""
+        from sklearn.linear_model import LogisticRegression
+
         weights = []
         biases = []
         for j, code in enumerate(codes):
-            y = labels == j
+            rows = np.flatnonzero(targets[:, j] >= 0)
+            y = targets[rows, j] == 1
             if y.sum() < 2:
                 raise InvalidInput(
                     f"code {code.id!r} needs at least 2 positive texts (definition, include rules, examples) "
-                    f"to be coded zero-shot; it has {int(y.sum())}.",
+                    f"to be coded; it has {int(y.sum())}.",
                     field=f"codes.{code.id}.examples",
                     hint="add example sentences to the code",
                 )
-            clf = LogisticRegression(C=self.C_, class_weight="balanced", max_iter=2000).fit(x, y)
+            clf = LogisticRegression(C=self.C_, class_weight="balanced", max_iter=2000)
+            clf.fit(x[rows], y, sample_weight=None if sample_weight is None else sample_weight[rows])
             weights.append(np.asarray(clf.coef_[0], dtype=np.float32))
             biases.append(float(clf.intercept_[0]))
-        self.codebook_ = codebook
-        self.code_ids_ = [c.id for c in codes]
         self.weights_ = np.vstack(weights).T  # (dim, n_codes)
         self.biases_ = np.asarray(biases, dtype=np.float32)
-        self.patterns_ = [cue_pattern(code.cues) for code in codes]
-        return self
+
+    def thresholds(self) -> np.ndarray:
+        """The decision value at which each code counts as present."""
+        return np.full(len(self.code_ids_), self.threshold_, dtype=np.float32)
 
     # -- predicting -----------------------------------------------------------------------
     def _check_fitted(self) -> None:
@@ -218,7 +240,7 @@ class ZeroShotCoder:
             return pd.DataFrame(columns=SUGGESTION_COLUMNS)
         seg = segments.reset_index(drop=True)
         z, phrase_start, phrase_end = self.score_segments(seg)
-        score = sigmoid(z - self.threshold_)
+        score = sigmoid(z - self.thresholds())
         return aggregate(seg, z, score, self.code_ids_, self.evidence_k, phrase_start, phrase_end)
 
 

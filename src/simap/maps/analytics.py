@@ -8,16 +8,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import fisher_exact
+from scipy.stats import false_discovery_control, fisher_exact
 
 from simap.batches import ASSIGNMENT_COLUMNS
 from simap.codebook.schema import Codebook
 from simap.errors import InvalidInput
+from simap.maps.geo import COUNTRY_COLUMNS, country_table
 from simap.maps.select import code_matrix, effective_codes, evidence_list, venture_table
 
 Z95 = 1.959963984540054
 PREVALENCE_COLUMNS = ["code_id", "kind", "name", "n", "share", "ci_low", "ci_high"]
-COOCCURRENCE_COLUMNS = ["row", "col", "n_both", "n_row", "n_col", "lift", "p_value"]
+COOCCURRENCE_COLUMNS = ["row", "col", "n_both", "n_row", "n_col", "lift", "p_value", "q_value"]
 QUOTE_COLUMNS = ["code_id", "venture_id", "venture_name", "score", "status", "field", "text"]
 
 
@@ -85,7 +86,9 @@ def cooccurrence(
     """Long-form co-occurrence of codes of ``rows_kind`` with codes of ``cols_kind``.
 
     ``lift = P(both) / (P(row) P(col))`` (NaN when either code never occurs);
-    ``p_value`` is the one-sided (``alternative="greater"``) Fisher exact test of the 2x2 table.
+    ``p_value`` is the one-sided (``alternative="greater"``) Fisher exact test of the 2x2 table;
+    ``q_value`` the Benjamini-Hochberg adjusted p-value over all the pairs of the table (a link
+    with ``q_value < 0.05`` is significant at a 5% false discovery rate).
     """
     _check_matrix(matrix, codebook)
     row_ids, col_ids = _kind_ids(codebook, rows_kind), _kind_ids(codebook, cols_kind)
@@ -107,7 +110,19 @@ def cooccurrence(
             out.append(
                 {"row": r, "col": c, "n_both": nb, "n_row": nr, "n_col": nc, "lift": lift, "p_value": p_value}
             )
-    return pd.DataFrame(out, columns=COOCCURRENCE_COLUMNS)
+    frame = pd.DataFrame(out, columns=COOCCURRENCE_COLUMNS)
+    frame["q_value"] = bh_adjust(frame["p_value"].to_numpy(dtype=float)) if len(frame) else []
+    return frame
+
+
+def bh_adjust(p_values: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values (q-values), NaN kept as NaN."""
+    p = np.asarray(p_values, dtype=float)
+    out = np.full(p.shape, np.nan)
+    ok = ~np.isnan(p)
+    if ok.any():
+        out[ok] = false_discovery_control(np.clip(p[ok], 0.0, 1.0), method="bh")
+    return out
 
 
 def cooccurrence_table(
@@ -186,6 +201,8 @@ class LandscapeMap:
     codebook_name: str = ""
     codebook_version: str = ""
     kinds: list[str] = field(default_factory=list)
+    countries: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=COUNTRY_COLUMNS))
+    """One row per venture x named country (:func:`simap.maps.geo.country_table`)."""
 
     @property
     def n_ventures(self) -> int:
@@ -241,4 +258,5 @@ def build_map(
         codebook_name=codebook.name,
         codebook_version=codebook.version,
         kinds=kinds,
+        countries=country_table(ventures.assign(id=ventures["id"].astype(str))),
     )

@@ -147,7 +147,7 @@ def _country(alpha3: str) -> Country:
     if alpha3 in _EXTRA:
         alpha2, name = _EXTRA[alpha3]
     else:
-        rec = pycountry.countries.get(alpha_3=alpha3)
+        rec: Any = pycountry.countries.get(alpha_3=alpha3)
         alpha2 = rec.alpha_2
         name = _DISPLAY.get(alpha3) or getattr(rec, "common_name", None) or rec.name
     return Country(alpha2, alpha3, str(name), region, subregion)
@@ -175,9 +175,13 @@ def normalise_country(text: str) -> Country | None:
     if key in ALIASES:
         return _country(ALIASES[key]) if ALIASES[key] else None
     if len(raw) in (2, 3) and raw.isalpha():
-        rec = pycountry.countries.get(**{"alpha_2" if len(raw) == 2 else "alpha_3": raw.upper()})
-        if rec is not None:
-            return _country(rec.alpha_3)
+        found: Any = (
+            pycountry.countries.get(alpha_2=raw.upper())
+            if len(raw) == 2
+            else pycountry.countries.get(alpha_3=raw.upper())
+        )
+        if found is not None:
+            return _country(found.alpha_3)
     names = _names()
     if key in names:
         return _country(names[key])
@@ -191,7 +195,7 @@ def normalise_country(text: str) -> Country | None:
 
 def is_non_country(text: str) -> bool:
     """True for texts that are known not to be a country ("Global", "Worldwide")."""
-    return ALIASES.get(_key(str(text)), None) == ""
+    return ALIASES.get(_key(str(text))) == ""
 
 
 def _as_list(value: Any) -> list[str]:
@@ -243,16 +247,41 @@ def country_table(ventures: pd.DataFrame) -> pd.DataFrame:
                 continue
             found = normalise_country(raw)
             if found is None:
-                rows.append(dict(zip(COUNTRY_COLUMNS, [vid, raw, None, None, UNKNOWN, UNKNOWN, UNKNOWN, first])))
+                rows.append(
+                    dict(
+                        zip(
+                            COUNTRY_COLUMNS,
+                            [vid, raw, None, None, UNKNOWN, UNKNOWN, UNKNOWN, first],
+                            strict=True,
+                        )
+                    )
+                )
             elif found.alpha3 not in seen:
                 seen.add(found.alpha3)
-                values = [vid, raw, found.alpha2, found.alpha3, found.name, found.region, found.subregion, first]
-                rows.append(dict(zip(COUNTRY_COLUMNS, values)))
+                values = [
+                    vid,
+                    raw,
+                    found.alpha2,
+                    found.alpha3,
+                    found.name,
+                    found.region,
+                    found.subregion,
+                    first,
+                ]
+                rows.append(dict(zip(COUNTRY_COLUMNS, values, strict=True)))
             else:
                 continue
             first = False
         if first:
-            rows.append(dict(zip(COUNTRY_COLUMNS, [vid, None, None, None, NOT_GIVEN, NOT_GIVEN, NOT_GIVEN, True])))
+            rows.append(
+                dict(
+                    zip(
+                        COUNTRY_COLUMNS,
+                        [vid, None, None, None, NOT_GIVEN, NOT_GIVEN, NOT_GIVEN, True],
+                        strict=True,
+                    )
+                )
+            )
     return pd.DataFrame(rows, columns=COUNTRY_COLUMNS)
 
 
@@ -262,15 +291,17 @@ def unknown_countries(countries: pd.DataFrame) -> pd.DataFrame:
     if bad.empty:
         return pd.DataFrame(columns=["raw", "ventures"])
     counts = bad.groupby("raw")["venture_id"].nunique().rename("ventures").reset_index()
-    return counts.sort_values(["ventures", "raw"], ascending=[False, True], kind="stable").reset_index(drop=True)
+    return counts.sort_values(["ventures", "raw"], ascending=[False, True], kind="stable").reset_index(
+        drop=True
+    )
 
 
 __all__ = [
     "ALIASES",
     "COUNTRY_COLUMNS",
-    "Country",
     "NOT_GIVEN",
     "UNKNOWN",
+    "Country",
     "country_table",
     "is_non_country",
     "normalise_country",

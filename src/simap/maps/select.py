@@ -162,9 +162,9 @@ def code_matrix(ventures: pd.DataFrame, present: pd.DataFrame, codebook: Codeboo
 
 
 def venture_table(ventures: pd.DataFrame) -> pd.DataFrame:
-    """The id/name/country/sector columns of a VENTURES frame (missing optional columns as None)."""
+    """The id/name/country/sector/year columns of a VENTURES frame (missing optional columns as None)."""
     check_ventures(ventures)
-    cols = [c for c in VENTURE_COLUMNS if c in ("id", "name", "country", "sector")]
+    cols = [c for c in VENTURE_COLUMNS if c in ("id", "name", "country", "sector", "year")]
     out = pd.DataFrame({c: ventures[c] if c in ventures.columns else None for c in cols})
     out["id"] = out["id"].astype(str)
     return out.reset_index(drop=True)

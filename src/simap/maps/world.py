@@ -24,14 +24,12 @@ import numpy as np
 from simap.errors import BackendUnavailable
 
 _LAT = np.arange(0.0, 91.0, 5.0)
-_X = np.array(
-    [1.0, 0.9986, 0.9954, 0.99, 0.9822, 0.973, 0.96, 0.9427, 0.9216, 0.8962]
-    + [0.8679, 0.835, 0.7986, 0.7597, 0.7186, 0.6732, 0.6213, 0.5722, 0.5322]
-)
-_Y = np.array(
-    [0.0, 0.062, 0.124, 0.186, 0.248, 0.31, 0.372, 0.434, 0.4958, 0.5571]
-    + [0.6176, 0.6769, 0.7346, 0.7903, 0.8435, 0.8936, 0.9394, 0.9761, 1.0]
-)
+# fmt: off
+_X = np.array([1.0, 0.9986, 0.9954, 0.99, 0.9822, 0.973, 0.96, 0.9427, 0.9216, 0.8962,
+               0.8679, 0.835, 0.7986, 0.7597, 0.7186, 0.6732, 0.6213, 0.5722, 0.5322])
+_Y = np.array([0.0, 0.062, 0.124, 0.186, 0.248, 0.31, 0.372, 0.434, 0.4958, 0.5571,
+               0.6176, 0.6769, 0.7346, 0.7903, 0.8435, 0.8936, 0.9394, 0.9761, 1.0])
+# fmt: on
 NORTH, SOUTH = 84.0, -57.0  # latitude window of the drawn map (Antarctica left out)
 
 
@@ -124,9 +122,7 @@ def world_shapes(width: int = 960) -> World:
 
     shapes: dict[str, Shape] = {}
     for iso, rec in load_countries().items():
-        parts = [
-            _ring_path(to_px(ring[:, 0], ring[:, 1]), 0.6) for poly in rec["polygons"] for ring in poly
-        ]
+        parts = [_ring_path(to_px(ring[:, 0], ring[:, 1]), 0.6) for poly in rec["polygons"] for ring in poly]
         path = "".join(p for p in parts if p)
         dot = None
         if not path and rec["latlng"] is not None:

@@ -147,7 +147,7 @@ def choropleth_with_ids(series: Series, *, label: str, desc: str, unit: str, wid
     body, height = _map_body(series, width, with_ids=True)
     world = world_shapes(width)
     # every country with a dot gets a circle so that JS can colour it for any series
-    drawn = {iso for iso, s in world.shapes.items() if s.path or (iso in series.values and series.values[iso])}
+    drawn = {iso for iso, s in world.shapes.items() if s.path or (series.values.get(iso))}
     for iso, shape in world.shapes.items():
         if iso not in drawn and shape.dot:
             cx, cy = shape.dot

@@ -21,6 +21,8 @@ from simap.codebook.schema import Code, Codebook
 from simap.errors import InvalidInput
 from simap.maps.analytics import LandscapeMap
 from simap.maps.select import evidence_list
+from simap.report.context import full_context
+from simap.report.sections import ReportData, build_report_data
 from simap.report.svg import cooccurrence_heatmap, prevalence_chart
 
 TEMPLATE = "report.html.j2"
@@ -118,8 +120,15 @@ def render_html_report(
     title: str = "Social Innovation Map",
     meta: Mapping[str, Any] | None = None,
     max_rows: int = MAX_ROWS,
+    data: ReportData | None = None,
+    static: bool = False,
 ) -> str:
-    """The report as one HTML string (see :func:`write_html_report`)."""
+    """The report as one HTML string (see :func:`write_html_report`).
+
+    ``data`` (from :func:`simap.report.sections.collect_report_data`) adds text similarity to the
+    network, emerging themes and review figures; without it they are computed from the map alone.
+    ``static=True`` renders the print variant used for the PDF (no scripts, small-multiple maps).
+    """
     if list(landscape.matrix.columns) != codebook.ids():
         raise InvalidInput(
             f"the map was built with codes {list(landscape.matrix.columns)}, but codebook "
@@ -129,6 +138,8 @@ def render_html_report(
     if max_rows < 1:
         raise InvalidInput(f"max_rows must be at least 1; got {max_rows!r}.", field="max_rows")
     meta = dict(meta or {})
+    if data is None:
+        data = build_report_data(landscape, codebook, meta=meta)
     groups = _groups(codebook)
     order = [c.id for _, codes in groups for c in codes]
     names = {c.id: c.name for c in codebook.active_codes}
@@ -170,6 +181,7 @@ def render_html_report(
         "model": meta.get("model", "not recorded"),
         "date": meta.get("date") or dt.date.today().isoformat(),
         "meta_items": _meta_items(meta),
+        "meta_text_similarity": meta.get("text_similarity", "not used: patterns only"),
         "groups": [(kind_label(k), codes) for k, codes in groups],
         "rows": _matrix_rows(landscape, order, max_rows),
         "max_rows": max_rows,
@@ -184,6 +196,7 @@ def render_html_report(
         "include_suggestions": landscape.include_suggestions,
         "n_present": len(landscape.present),
         "n_accepted": int((landscape.present["status"] == "accepted").sum()) if len(landscape.present) else 0,
+        **full_context(data, static=static),
     }
     return _environment().get_template(TEMPLATE).render(**context)
 
@@ -196,6 +209,7 @@ def write_html_report(
     title: str = "Social Innovation Map",
     meta: Mapping[str, Any] | None = None,
     max_rows: int = MAX_ROWS,
+    data: ReportData | None = None,
 ) -> Path:
     """Write the offline HTML report of ``landscape`` to ``path`` and return the path.
 
@@ -203,7 +217,7 @@ def write_html_report(
     ``date``, ``source``. The matrix section shows the first ``max_rows`` ventures (with a note);
     charts and statistics always cover every venture.
     """
-    html = render_html_report(landscape, codebook, title=title, meta=meta, max_rows=max_rows)
+    html = render_html_report(landscape, codebook, title=title, meta=meta, max_rows=max_rows, data=data)
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(html, encoding="utf-8")

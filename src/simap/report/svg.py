@@ -139,10 +139,12 @@ def cooccurrence_heatmap(
             strong = not math.isnan(lift) and lift >= 2.2
             ink = "#ffffff" if strong else "#0f172a"
             lift_s = "–" if math.isnan(lift) else f"×{lift:.2f}"
-            sig = " *" if rec.p_value < 0.05 and rec.n_both > 0 else ""
+            q = float(getattr(rec, "q_value", rec.p_value))
+            sig = " *" if q < 0.05 and rec.n_both > 0 else ""
             tip = (
                 f"{r} {names.get(r, '')} × {c} {names.get(c, '')}: {rec.n_both} ventures with both "
-                f"({rec.n_row} with {r}, {rec.n_col} with {c}); lift {lift_s}; Fisher p = {rec.p_value:.3g}"
+                f"({rec.n_row} with {r}, {rec.n_col} with {c}); lift {lift_s}; Fisher p = {rec.p_value:.3g}, "
+                f"FDR q = {q:.3g}"
             )
             out.append(
                 f"<g><title>{_e(tip)}</title>"

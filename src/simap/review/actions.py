@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -81,8 +81,30 @@ def evidence_from_spans(store: Store, venture_id: str, spans: Sequence[Span]) ->
 
 
 def _rows(store: Store, venture_id: str, code_id: str) -> list[dict[str, Any]]:
-    frame = browse.venture_assignments(store, [venture_id])
-    return frame[frame["code_id"] == code_id].to_dict("records")
+    return [r for r in browse.assignment_rows(store, [venture_id]) if r["code_id"] == code_id]
+
+
+def present_pairs(rows: Iterable[dict[str, Any]], *, min_score: float = 0.5) -> set[tuple[str, str]]:
+    """(venture id, code id) pairs that count as present: the rules of
+    :func:`simap.maps.select.effective_codes` (human decision > machine decision > human
+    suggestion > machine suggestion, later row wins a tie; a suggestion counts from ``min_score``,
+    taking the best score of the pair), for a handful of rows without pandas."""
+    best: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
+    scores: dict[tuple[str, str], tuple[int, float]] = {}
+    for r in rows:
+        key = (str(r["venture_id"]), str(r["code_id"]))
+        prio = 2 * (r["status"] in ("accepted", "rejected")) + (r["source"] == "human")
+        if key not in best or prio >= best[key][0]:
+            best[key] = (prio, r)
+        score = r.get("score")
+        if score is not None and not math.isnan(score) and (key not in scores or prio >= scores[key][0]):
+            scores[key] = (prio, float(score))
+    suggested_ok = {k for k, (_, score) in scores.items() if score >= min_score}
+    return {
+        key
+        for key, (_, r) in best.items()
+        if r["status"] == "accepted" or (r["status"] == "suggested" and key in suggested_ok)
+    }
 
 
 def decide(
@@ -231,18 +253,17 @@ def venture_view(
     min_score: float = 0.5,
 ) -> VentureView:
     """Texts, codes (the machine's, the viewer's, other coders' unless blind) and history."""
-    from simap.maps.select import effective_codes
     from simap.review.blind import blind_ventures
 
     venture, documents = browse.get_venture(store, venture_id)
-    frame = browse.venture_assignments(store, [venture_id], hidden=hidden)
-    present = set(effective_codes(frame, min_score=min_score)["code_id"]) if len(frame) else set()
+    rows = browse.assignment_rows(store, [venture_id], hidden=hidden)
+    present = {code for _, code in present_pairs(rows, min_score=min_score)}
     by_code: dict[str, CodeView] = {}
     for code in codebook.active_codes:
         by_code[code.id] = CodeView(
             code.id, code.name, code.kind, code.definition, present=code.id in present
         )
-    for r in frame.to_dict("records"):
+    for r in rows:
         view = by_code.get(r["code_id"])
         if view is None:
             continue

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Select, and_, exists, func, not_, or_, select
+from sqlalchemy import and_, exists, func, not_, or_, select, true
 
 from simap.batches import ASSIGNMENT_COLUMNS
 from simap.errors import InvalidInput, NotFound, expected
@@ -89,7 +89,7 @@ class VenturePage:
     total: int
     page: int
     per_page: int
-    assignments: pd.DataFrame = field(default_factory=pd.DataFrame)  # visible rows of the page's ventures
+    assignments: list[dict[str, Any]] = field(default_factory=list)  # visible rows of the page's ventures
 
     @property
     def pages(self) -> int:
@@ -113,7 +113,7 @@ def _visible(hidden: Hidden | None) -> Any:
     return clause
 
 
-def _filtered(q: Select[Any], flt: VentureFilter, hidden: Hidden | None) -> Select[Any]:
+def _filtered(q: Any, flt: VentureFilter, hidden: Hidden | None) -> Any:
     for term in flt.q.split():
         like = f"%{term}%"
         in_text = exists().where(Document.venture_id == Venture.id, Document.text.ilike(like))
@@ -123,7 +123,7 @@ def _filtered(q: Select[Any], flt: VentureFilter, hidden: Hidden | None) -> Sele
     if flt.sector:
         q = q.where(Venture.sector == flt.sector)
     if flt.filters_assignments:
-        conds: list[Any] = [Assignment.venture_id == Venture.id]
+        conds: list[Any] = []
         if flt.code:
             conds.append(Assignment.code_id == flt.code)
         if flt.codes_of_kind is not None:
@@ -139,59 +139,67 @@ def _filtered(q: Select[Any], flt: VentureFilter, hidden: Hidden | None) -> Sele
         visible = _visible(hidden)
         if visible is not None:
             conds.append(visible)
-        q = q.where(exists().where(*conds))
+        # IN (subquery) lets the database use the code/coder indexes once instead of per venture
+        q = q.where(Venture.id.in_(select(Assignment.venture_id).where(*conds)))
     return q
 
 
 def list_ventures(store: Store, flt: VentureFilter, *, hidden: Hidden | None = None) -> VenturePage:
     """One page of ventures (by name) matching the filter, with their visible assignments."""
     flt.check()
-    base = select(Venture.id, Venture.name, Venture.country, Venture.sector, Venture.year)
-    q = _filtered(base, flt, hidden).order_by(Venture.name, Venture.id)
+    filtered = bool(flt.q or flt.country or flt.sector or flt.filters_assignments)
+    cols: list[Any] = [Venture.id, Venture.name, Venture.country, Venture.sector, Venture.year]
+    if filtered:  # one scan gives the page and the total
+        cols.append(func.count().over().label("_total"))
+    q = _filtered(select(*cols), flt, hidden).order_by(Venture.name, Venture.id)
     q = q.limit(flt.per_page).offset((flt.page - 1) * flt.per_page)
-    count_q = _filtered(select(func.count()).select_from(Venture), flt, hidden)
     with store.engine.connect() as conn:
         rows = [dict(r._mapping) for r in conn.execute(q)]
-        total = int(conn.execute(count_q).scalar_one())
+        if rows and filtered:
+            total = int(rows[0]["_total"])
+        else:
+            count_q = _filtered(select(func.count()).select_from(Venture), flt, hidden)
+            total = int(conn.execute(count_q).scalar_one())
+    for r in rows:
+        r.pop("_total", None)
     ids = [r["id"] for r in rows]
-    return VenturePage(rows, total, flt.page, flt.per_page, venture_assignments(store, ids, hidden=hidden))
+    return VenturePage(
+        rows, total, flt.page, flt.per_page, assignment_rows(store, ids, hidden=hidden, details=False)
+    )
 
 
-def venture_assignments(store: Store, ids: Sequence[str], *, hidden: Hidden | None = None) -> pd.DataFrame:
-    """ASSIGNMENTS rows (plus memo, updated_at) of these ventures that the viewer may see."""
-    cols = [*ASSIGNMENT_COLUMNS, "memo", "updated_at"]
+def assignment_rows(
+    store: Store, ids: Sequence[str], *, hidden: Hidden | None = None, details: bool = True
+) -> list[dict[str, Any]]:
+    """Assignment rows of these ventures that the viewer may see, oldest first.
+
+    Keys: venture_id, code_id, source, coder, score, status, and with ``details`` also
+    evidence, memo and updated_at.
+    """
     if not ids:
-        return pd.DataFrame(columns=cols)
-    q = select(
+        return []
+    cols: list[Any] = [
         Assignment.venture_id,
         Assignment.code_id,
         Assignment.source,
         Assignment.coder,
         Assignment.score,
         Assignment.status,
-        Assignment.evidence,
-        Assignment.memo,
-        Assignment.updated_at,
-    ).where(Assignment.venture_id.in_(list(ids)))
+    ]
+    if details:
+        cols += [Assignment.evidence, Assignment.memo, Assignment.updated_at]
+    q = select(*cols).where(Assignment.venture_id.in_(list(ids)))
     visible = _visible(hidden)
     if visible is not None:
         q = q.where(visible)
     with store.engine.connect() as conn:
-        rows = conn.execute(q.order_by(Assignment.id)).all()
-    frame = pd.DataFrame(
-        [tuple(r) for r in rows],
-        columns=[
-            "venture_id",
-            "code_id",
-            "source",
-            "coder",
-            "score",
-            "status",
-            "evidence",
-            "memo",
-            "updated_at",
-        ],
-    )
+        return [dict(r._mapping) for r in conn.execute(q.order_by(Assignment.id))]
+
+
+def venture_assignments(store: Store, ids: Sequence[str], *, hidden: Hidden | None = None) -> pd.DataFrame:
+    """ASSIGNMENTS rows (plus memo, updated_at) of these ventures that the viewer may see."""
+    cols = [*ASSIGNMENT_COLUMNS, "memo", "updated_at"]
+    frame = pd.DataFrame(assignment_rows(store, ids, hidden=hidden), columns=[c for c in cols if c != "kind"])
     frame.insert(2, "kind", None)
     return frame[cols]
 
@@ -199,7 +207,17 @@ def venture_assignments(store: Store, ids: Sequence[str], *, hidden: Hidden | No
 def get_venture(store: Store, venture_id: str) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     """A venture's record and its documents as (field, text), in import order."""
     with store.engine.connect() as conn:
-        row = conn.execute(select(Venture).where(Venture.id == venture_id)).first()
+        row = conn.execute(
+            select(
+                Venture.id,
+                Venture.name,
+                Venture.country,
+                Venture.sector,
+                Venture.year,
+                Venture.source,
+                Venture.meta.label("meta"),
+            ).where(Venture.id == venture_id)
+        ).first()
         if row is None:
             raise NotFound(f"venture {venture_id!r} is not in this project.", hint="search the venture list")
         docs = conn.execute(
@@ -214,6 +232,14 @@ def get_venture(store: Store, venture_id: str) -> tuple[dict[str, Any], list[tup
     return venture, [(f, t) for f, t in docs]
 
 
+def venture_names(store: Store, ids: Sequence[str]) -> dict[str, str]:
+    if not ids:
+        return {}
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(Venture.id, Venture.name).where(Venture.id.in_(list(ids)))).all()
+    return {str(i): str(n) for i, n in rows}
+
+
 def facets(store: Store) -> dict[str, list[str]]:
     """Distinct countries, sectors and coders, for the filter menus."""
     with store.engine.connect() as conn:
@@ -222,7 +248,11 @@ def facets(store: Store) -> dict[str, list[str]]:
         ).scalars()
         sectors = conn.execute(select(Venture.sector).where(Venture.sector.is_not(None)).distinct()).scalars()
         coders = conn.execute(select(Assignment.coder).distinct()).scalars()
-        return {"countries": sorted(countries), "sectors": sorted(sectors), "coders": sorted(coders)}
+        return {
+            "countries": sorted(str(c) for c in countries),
+            "sectors": sorted(str(s) for s in sectors),
+            "coders": sorted(coders),
+        }
 
 
 def venture_events(store: Store, venture_id: str, *, limit: int = 200) -> list[dict[str, Any]]:
@@ -272,7 +302,7 @@ def project_counts(store: Store, code_ids: Sequence[str] | None = None) -> dict[
         def one(q: Any) -> int:
             return int(conn.execute(q).scalar_one() or 0)
 
-        scope = Assignment.code_id.in_(list(code_ids)) if code_ids is not None else True
+        scope: Any = Assignment.code_id.in_(list(code_ids)) if code_ids is not None else true()
         human = and_(Assignment.source == "human", scope)
         return {
             "ventures": one(select(func.count()).select_from(Venture)),

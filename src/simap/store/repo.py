@@ -570,3 +570,60 @@ class DbEmbeddingCache:
         ]
         with self.store.session() as session, session.begin():
             _upsert(session, EmbeddingRow.__table__, rows, ["model_key", "text_hash"], ["dim", "vector"])
+
+
+def save_human_codes(
+    store: Store, rows: list[dict[str, Any]], *, coder: str, codebook_version: str, source: str
+) -> int:
+    """Upsert a coder's decisions (rows: venture_id, code_id, status, evidence) in ONE transaction.
+
+    One event per venture records what that coder decided on it.
+    """
+    now = utcnow()
+    records = [
+        {
+            "venture_id": r["venture_id"],
+            "code_id": r["code_id"],
+            "codebook_version": codebook_version,
+            "source": "human",
+            "coder": coder,
+            "run_id": None,
+            "score": None,
+            "raw": None,
+            "status": r["status"],
+            "evidence": r.get("evidence") or [],
+            "memo": r.get("memo"),
+            "created_at": now,
+            "updated_at": now,
+        }
+        for r in rows
+    ]
+    by_venture: dict[str, list[str]] = {}
+    for r in rows:
+        if r["status"] == "accepted":
+            by_venture.setdefault(r["venture_id"], []).append(r["code_id"])
+        else:
+            by_venture.setdefault(r["venture_id"], [])
+    with store.session() as session, session.begin():
+        _upsert(
+            session,
+            Assignment.__table__,
+            records,
+            ["venture_id", "code_id", "coder"],
+            ["codebook_version", "status", "evidence", "memo", "updated_at"],
+        )
+        events = [
+            {
+                "ts": now,
+                "actor": coder,
+                "action": "human_codes_imported",
+                "entity": "venture",
+                "entity_id": vid,
+                "before": None,
+                "after": {"accepted": codes, "source": source},
+            }
+            for vid, codes in by_venture.items()
+        ]
+        for chunk in _chunks(events, 2000):
+            session.execute(insert(Event), list(chunk))
+    return len(records)

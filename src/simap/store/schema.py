@@ -213,5 +213,6 @@ class ProjectSetting(Base):
     value: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
-# attached to the assignments table by migration 0002 (the venture list filters by coder)
+# attached to the assignments table by migration 0002 (the venture list filters by coder and score)
 Index("ix_assignments_coder", Assignment.coder, Assignment.venture_id)
+Index("ix_assignments_code_score", Assignment.code_id, Assignment.score, Assignment.venture_id)

@@ -79,13 +79,15 @@ def upgrade() -> None:
         sa.Column("value", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("key"),
     )
-    # the venture list filters assignments by coder and sorts/filters ventures by name
+    # the venture list filters ventures by a coder's assignments, or by a code's score range
     with op.batch_alter_table("assignments", schema=None) as batch_op:
         batch_op.create_index("ix_assignments_coder", ["coder", "venture_id"], unique=False)
+        batch_op.create_index("ix_assignments_code_score", ["code_id", "score", "venture_id"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("assignments", schema=None) as batch_op:
+        batch_op.drop_index("ix_assignments_code_score")
         batch_op.drop_index("ix_assignments_coder")
     op.drop_table("project_settings")
     op.drop_table("gold_labels")

@@ -1,0 +1,117 @@
+"""Background import jobs: an upload is imported in a worker thread; pages poll its state."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from simap.errors import SimapError
+from simap.store.db import Store
+
+
+@dataclass
+class Job:
+    id: str
+    filename: str
+    user: str
+    state: str = "queued"  # queued | running | done | failed
+    stage: str = "waiting for the importer"
+    created: float = field(default_factory=time.time)
+    started: float | None = None
+    finished: float | None = None
+    result: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def progress(self) -> float:
+        return {"queued": 0.05, "running": 0.5, "done": 1.0, "failed": 1.0}[self.state]
+
+    def to_dict(self) -> dict[str, Any]:
+        end = self.finished or time.time()
+        return {
+            "id": self.id,
+            "filename": self.filename,
+            "user": self.user,
+            "state": self.state,
+            "stage": self.stage,
+            "progress": self.progress,
+            "seconds": round(end - (self.started or end), 2),
+            "result": self.result,
+            "error": self.error,
+        }
+
+
+class ImportJobs:
+    """Runs imports one at a time (an import is one database transaction) off the request thread."""
+
+    def __init__(self, store: Store, upload_dir: Path) -> None:
+        self.store = store
+        self.upload_dir = upload_dir
+        self.jobs: dict[str, Job] = {}
+        self.lock = threading.Lock()
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="simap-import")
+
+    def submit(self, path: Path, filename: str, user: str, *, skip_invalid: bool = False) -> Job:
+        job = Job(uuid.uuid4().hex[:12], filename, user)
+        with self.lock:
+            self.jobs[job.id] = job
+        self.pool.submit(self._run, job, path, skip_invalid)
+        return job
+
+    def _run(self, job: Job, path: Path, skip_invalid: bool) -> None:
+        from simap.pipeline import Project
+
+        job.state, job.started, job.stage = (
+            "running",
+            time.time(),
+            "reading, splitting into sentences, saving",
+        )
+        try:
+            stats = Project(self.store, actor=job.user).import_path(path, skip_invalid=skip_invalid)
+            job.result = {
+                "created": stats.created,
+                "updated": stats.updated,
+                "unchanged": stats.unchanged,
+                "segments": stats.segments,
+                "skipped": stats.skipped[:50],
+            }
+            job.state, job.stage = "done", "imported"
+        except SimapError as exc:
+            job.state, job.stage, job.error = "failed", "nothing was imported", str(exc)
+        except Exception as exc:  # a bug or a broken file: report it, never kill the worker
+            job.state, job.stage, job.error = "failed", "nothing was imported", f"{type(exc).__name__}: {exc}"
+        finally:
+            job.finished = time.time()
+            shutil.rmtree(path.parent, ignore_errors=True)
+
+    def get(self, job_id: str) -> Job | None:
+        return self.jobs.get(job_id)
+
+    def recent(self, n: int = 20) -> list[Job]:
+        with self.lock:
+            return sorted(self.jobs.values(), key=lambda j: j.created, reverse=True)[:n]
+
+    def new_upload_path(self, filename: str) -> Path:
+        folder = self.upload_dir / uuid.uuid4().hex
+        folder.mkdir(parents=True)
+        safe = Path(filename).name.replace("/", "_") or "upload"
+        return folder / safe
+
+    def wait(self, job_id: str, timeout: float = 30.0) -> Job:
+        """Block until a job ends (tests and scripts)."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            job = self.jobs[job_id]
+            if job.state in ("done", "failed"):
+                return job
+            time.sleep(0.02)
+        return self.jobs[job_id]
+
+    def shutdown(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
