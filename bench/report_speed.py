@@ -16,8 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import _common
 import pandas as pd
+
+import _common
 
 
 def frames(n: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, object]:

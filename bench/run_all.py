@@ -7,7 +7,16 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ["calibrate_zeroshot.py", "coding_quality.py", "throughput.py"]
+SCRIPTS = [
+    "calibrate_zeroshot.py",
+    "coding_quality.py",
+    "throughput.py",
+    "learning.py",
+    "discover_quality.py",
+    "report_speed.py",
+    "advise_quality.py",
+    "web_latency.py",
+]
 
 if __name__ == "__main__":
     for script in SCRIPTS:

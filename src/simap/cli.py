@@ -205,13 +205,42 @@ def export_codes_cmd(
 # -- evaluate -------------------------------------------------------------------------------
 @app.command("evaluate")
 def evaluate_cmd(
-    gold: Annotated[Path, typer.Option("--gold", help='JSONL of {"id": ..., "codes": [...]}')],
+    gold: Annotated[Path | None, typer.Option("--gold", help='JSONL of {"id": ..., "codes": [...]}')] = None,
     project: ProjectOpt = DEFAULT_PROJECT_FILE,
     min_score: MinScoreOpt = DEFAULT_MIN_SCORE,
     accepted_only: AcceptedOnlyOpt = False,
+    cv: Annotated[
+        int | None, typer.Option("--cv", min=2, help="K-fold learning curve from the human labels.")
+    ] = None,
+    chart: Annotated[Path | None, typer.Option("--chart", help="With --cv: write the curve as SVG.")] = None,
+    embedder: Annotated[
+        str, typer.Option("--embedder", "-e", help="With --cv: embedding backend.")
+    ] = DEFAULT_EMBEDDER,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """Compare stored codes with gold labels: per-code P/R/F1, pooled F1, kappa and alpha."""
+    """Compare stored codes with gold labels, or cross-validate the learning coder (--cv K)."""
+    if cv is not None:
+        from simap.coding.training import learning_curve_svg
+
+        with _project(project) as proj, _progress() as bar:
+            curve = proj.cross_validate(k=cv, embedder=embedder, progress=_RichProgress(bar))
+        if as_json:
+            console.print_json(curve.to_json(orient="records"))
+        else:
+            table = Table(title=f"Learning curve ({cv}-fold cross-validation on the human labels)")
+            for col in curve.columns:
+                table.add_column(col, justify="right")
+            for rec in curve.to_dict("records"):
+                table.add_row(*(str(int(v)) if k == "labels" else f"{v:.3f}" for k, v in rec.items()))
+            console.print(table)
+        if chart:
+            chart.write_text(learning_curve_svg(curve), encoding="utf-8")
+            console.print(f"[green]Chart written:[/green] {chart}")
+        return
+    if gold is None:
+        raise typer.BadParameter(
+            "give --gold FILE, or --cv K to cross-validate on the human labels", param_hint="--gold"
+        )
     with _project(project) as proj:
         report = proj.evaluate(gold, min_score=min_score, include_suggestions=not accepted_only)
     if as_json:

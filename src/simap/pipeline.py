@@ -99,8 +99,9 @@ class Project:
         embedder: str = DEFAULT_EMBEDDER,
         embedder_params: dict[str, Any] | None = None,
         coder_params: dict[str, Any] | None = None,
+        coder: str = "zeroshot",
         workers: int = 1,
-        batch_ventures: int = 1000,
+        batch_ventures: int = 500,
         progress: Progress = _no_progress,
     ) -> CodeResult:
         """Machine-code every venture against a codebook and store the suggestions with provenance."""
@@ -115,13 +116,34 @@ class Project:
         if embedder == "tfidf":
             corpus = repo.load_segments(self.store)["text"].tolist()
         progress("load model", 0, 1)
-        coder = self.make_coder(
-            book, embedder=embedder, embedder_params=embedder_params, corpus=corpus, **(coder_params or {})
-        )
+        if coder == "supervised":
+            from simap.coding.training import load_trained
+
+            machine, train_run = load_trained(self.store, book)
+            machine.cache = None
+            coder_key = f"supervised:{machine.embedder.key}:run{train_run}"
+        elif coder == "zeroshot":
+            machine = self.make_coder(
+                book,
+                embedder=embedder,
+                embedder_params=embedder_params,
+                corpus=corpus,
+                **(coder_params or {}),
+            )
+            coder_key = machine.key
+        else:
+            from simap.coding import coders
+
+            coders.get(coder)  # an unknown name lists the valid ones
+            raise InvalidInput(
+                f"coder {coder!r} cannot code a whole project.",
+                field="coder",
+                hint="use 'zeroshot' or 'supervised'",
+            )
         progress("load model", 1, 1)
-        params = coder.get_params() | {"workers": workers}
+        params = machine.get_params() | {"workers": workers}
         run_id = repo.start_run(
-            self.store, kind="code", codebook_version=version, model=coder.key, params=params
+            self.store, kind="code", codebook_version=version, model=coder_key, params=params
         )
         try:
             parts = []
@@ -132,11 +154,11 @@ class Project:
                 chunk = ids[i : i + batch_ventures]
                 segments = repo.load_segments(self.store, chunk)
                 n_segments += len(segments)
-                parts.append(predict_parallel(coder, segments, workers=workers))
+                parts.append(predict_parallel(machine, segments, workers=workers))
                 progress("code", min(i + batch_ventures, len(ids)), len(ids))
             suggestions = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
             n = repo.save_machine_suggestions(
-                self.store, suggestions, coder=coder.key, codebook_version=version, run_id=run_id
+                self.store, suggestions, coder=coder_key, codebook_version=version, run_id=run_id
             )
             present = int((suggestions["score"] >= DEFAULT_MIN_SCORE).sum()) if n else 0
             seconds = time.perf_counter() - t0
@@ -159,10 +181,91 @@ class Project:
             present=present,
             codebook=book.name,
             codebook_version=version,
-            coder=coder.key,
+            coder=coder_key,
             seconds=seconds,
             params=params,
         )
+
+    # -- human codes and learning -----------------------------------------------------------
+    def import_codes(
+        self,
+        path: str | Path,
+        *,
+        coder: str,
+        codebook: str | Codebook | None = None,
+        partial: bool = False,
+        skip_missing: bool = False,
+    ) -> Any:
+        """Load existing human coding as a named coder (``simap import-codes``)."""
+        from simap.review.human import import_human_codes
+
+        book = codebook if isinstance(codebook, Codebook) else cb.load(codebook)
+        return import_human_codes(
+            self.store, path, coder=coder, codebook=book, partial=partial, skip_missing=skip_missing
+        )
+
+    def train(
+        self,
+        *,
+        codebook: str | Codebook | None = None,
+        embedder: str = DEFAULT_EMBEDDER,
+        coders: list[str] | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> Any:
+        """Train the learning coder on the human decisions (``simap train``)."""
+        from simap.coding.training import train
+        from simap.embed import get_embedder
+
+        book = self._codebook_or_default(codebook)
+        return train(self.store, book, get_embedder(embedder), coders=coders, params=params)
+
+    def maybe_retrain(
+        self,
+        *,
+        every: int = 20,
+        codebook: str | Codebook | None = None,
+        embedder: str = DEFAULT_EMBEDDER,
+        workers: int = 1,
+    ) -> Any | None:
+        """Retrain and re-code when ``every`` new human decisions arrived since the last training."""
+        from simap.coding.training import decisions_since_training
+
+        book = self._codebook_or_default(codebook)
+        if decisions_since_training(self.store, book) < every:
+            return None
+        result = self.train(codebook=book, embedder=embedder)
+        self.code(codebook=book, coder="supervised", workers=workers)
+        return result
+
+    def cross_validate(
+        self,
+        *,
+        k: int = 5,
+        codebook: str | Codebook | None = None,
+        embedder: str = DEFAULT_EMBEDDER,
+        sizes: list[int] | None = None,
+        progress: Progress = _no_progress,
+    ) -> pd.DataFrame:
+        """Cross-validated learning curve from the stored human labels (``simap evaluate --cv K``)."""
+        from simap.coding.training import human_labels, learning_curve
+        from simap.embed import get_embedder
+
+        book = self._codebook_or_default(codebook)
+        labels = human_labels(self.store, book)
+        if labels.empty:
+            raise NotFound(
+                f"no human decisions on codebook {book.name!r} to cross-validate.",
+                hint="run `simap import-codes FILE --coder NAME` or review some ventures",
+            )
+        segments = repo.load_segments(self.store, sorted(set(labels["venture_id"])))
+        return learning_curve(
+            book, segments, labels, get_embedder(embedder), sizes=sizes, folds=k, progress=progress
+        )
+
+    def _codebook_or_default(self, codebook: str | Codebook | None) -> Codebook:
+        if codebook is None:
+            return repo.latest_coded_codebook(self.store) or cb.load(cb.DEFAULT_CODEBOOK)
+        return codebook if isinstance(codebook, Codebook) else cb.load(codebook)
 
     # -- map, report, export --------------------------------------------------------------
     def current_codebook(self, codebook: str | Codebook | None = None) -> Codebook:

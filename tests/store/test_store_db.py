@@ -71,8 +71,10 @@ def test_backup_before_migrating_a_file_with_data(project_path: Path) -> None:
     with old.engine.begin() as conn:  # a project created by the first release, with data in it
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "0001")
-        conn.exec_driver_sql("INSERT INTO ventures (id, name, metadata, created_at, updated_at) "
-                             "VALUES ('v', 'V', '{}', '2020-01-01', '2020-01-01')")
+        conn.exec_driver_sql(
+            "INSERT INTO ventures (id, name, metadata, created_at, updated_at) "
+            "VALUES ('v', 'V', '{}', '2020-01-01', '2020-01-01')"
+        )
     pending = old.pending()
     old.dispose()
     if not pending:

@@ -132,7 +132,7 @@ class SupervisedCoder(ZeroShotCoder):
         labelled = sorted(set(labels["venture_id"]) & set(segments["venture_id"]))
         self.n_labels_ = len(labelled)
         self.thresholds_ = np.full(len(self.code_ids_), self.threshold_, dtype=np.float32)
-        self.cv_ = {}
+        self.cv_: dict[str, Any] = {}
         if not labelled:
             return self
         if level == "sentence":
@@ -186,7 +186,7 @@ class SupervisedCoder(ZeroShotCoder):
                 for q in quotes:
                     r = neg_only.copy()
                     r[col[self.code_ids_[j]]] = 1
-                    texts.append(q)
+                    texts.append(str(q))
                     rows.append(r)
         return texts, (np.vstack(rows) if rows else np.zeros((0, len(col)), dtype=np.int8))
 
@@ -267,8 +267,8 @@ class SupervisedCoder(ZeroShotCoder):
                 ngram_range=(1, 2), sublinear_tf=True, min_df=2, max_features=200_000
             )
             self.tfidf_.fit(texts)
-        emb = self.embedder.embed(texts)
-        emb = emb.toarray() if sparse.issparse(emb) else np.asarray(emb)
+        raw_emb: Any = self.embedder.embed(texts)
+        emb = raw_emb.toarray() if sparse.issparse(raw_emb) else np.asarray(raw_emb)
         w, b = self.weights_, self.biases_
         self.weights_, self.biases_ = self.prior_
         prior = ZeroShotCoder.predict(self, seg).pivot(index="venture_id", columns="code_id", values="raw")

@@ -77,7 +77,7 @@ def read_human_codes(path: str | Path, codebook: Codebook) -> dict[str, dict[str
             ecol = cols.get("evidence")
             if not vcol or not ccol:
                 raise InvalidInput(
-                    f"expected a header with 'venture' (or 'id') and 'code' columns; got {reader.fieldnames}.",
+                    f"expected a header with 'venture' (or 'id') and 'code'; got {reader.fieldnames}.",
                     source=str(path),
                     line=1,
                     hint="write a header row: venture,code,evidence",

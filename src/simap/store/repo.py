@@ -627,3 +627,9 @@ def save_human_codes(
         for chunk in _chunks(events, 2000):
             session.execute(insert(Event), list(chunk))
     return len(records)
+
+
+def log_event_now(store: Store, **fields: Any) -> None:
+    """Append one event in its own transaction."""
+    with store.session() as session, session.begin():
+        log_event(session, **fields)

@@ -318,8 +318,6 @@ def events(request: Request, account: Viewer, venture_id: str | None = None, lim
     store = store_of(request)
     if venture_id:
         return _clean(browse.venture_events(store, venture_id, limit=limit))  # type: ignore[no-any-return]
-    if not account.can("analyst"):
-        return _clean(browse.recent_events(store, limit=limit))  # type: ignore[no-any-return]
     return _clean(browse.recent_events(store, limit=limit))  # type: ignore[no-any-return]
 
 

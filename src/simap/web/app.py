@@ -19,7 +19,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -28,7 +28,7 @@ from simap.codebook.schema import Codebook
 from simap.errors import InvalidInput, NotFound, SimapError
 from simap.store import browse, repo
 from simap.store.db import Store, open_store
-from simap.web.auth import LoginRequired, Sessions, csrf_for, current_account
+from simap.web.auth import Sessions, csrf_for, current_account
 from simap.web.jobs import ImportJobs
 from simap.web.settings import Settings
 
@@ -179,7 +179,6 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
     def healthz() -> dict[str, bool]:
         return {"ok": True}
 
-    _ = (HTMLResponse, LoginRequired)
     return app
 
 

@@ -1,0 +1,204 @@
+"""CLI commands of the review and learning loop: import-codes, train, review next, review."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from simap.defaults import DEFAULT_EMBEDDER
+
+console = Console()
+ProjectOpt = Annotated[str, typer.Option("--project", "-p", envvar="SIMAP_PROJECT", help="Project database.")]
+DEFAULT_PROJECT_FILE = "simap-project.db"
+
+
+def _project(path: str, actor: str | None = None) -> Any:
+    from simap.pipeline import Project
+
+    return Project.open(path, actor=actor or os.environ.get("SIMAP_USER", "cli"))
+
+
+def import_codes_cmd(
+    path: Annotated[
+        Path, typer.Argument(help='JSONL {"id","codes","evidence"} or CSV venture,code[,evidence]')
+    ],
+    coder: Annotated[str, typer.Option("--coder", help="Name of the human coder.")],
+    project: ProjectOpt = DEFAULT_PROJECT_FILE,
+    codebook: Annotated[str, typer.Option("--codebook", "-c", help="Codebook the codes belong to.")] = (
+        "social-innovation"
+    ),
+    partial: Annotated[
+        bool, typer.Option("--partial", help="Do not record unlisted codes as rejected.")
+    ] = False,
+    skip_missing: Annotated[
+        bool, typer.Option("--skip-missing", help="Ignore ids not in the project.")
+    ] = False,
+) -> None:
+    """Load existing human coding as a named coder (unlisted codes count as rejected)."""
+    with _project(project, coder) as proj:
+        stats = proj.import_codes(
+            path, coder=coder, codebook=codebook, partial=partial, skip_missing=skip_missing
+        )
+    console.print(
+        f"[green]Imported[/green] {coder}'s codes for {stats.ventures} ventures: {stats.accepted} "
+        f"accepted, {stats.rejected} rejected; {stats.evidence_located} evidence quotes located."
+    )
+    if stats.evidence_not_found:
+        console.print(
+            f"[yellow]{len(stats.evidence_not_found)} quotes not found in the texts[/yellow] "
+            f"(kept as text), e.g. {stats.evidence_not_found[0]}"
+        )
+
+
+def train_cmd(
+    project: ProjectOpt = DEFAULT_PROJECT_FILE,
+    embedder: Annotated[str, typer.Option("--embedder", "-e")] = DEFAULT_EMBEDDER,
+    coder: Annotated[list[str] | None, typer.Option("--coder", help="Learn only from these coders.")] = None,
+    recode: Annotated[bool, typer.Option("--recode/--no-recode", help="Re-code the project with it.")] = True,
+) -> None:
+    """Train the learning coder on the human decisions; save it with its CV scores; re-code."""
+    with _project(project) as proj:
+        result = proj.train(embedder=embedder, coders=coder)
+        console.print(
+            f"[green]Trained[/green] {result.coder} on {result.labels} ventures ({result.positives} "
+            f"accepted codes) in {result.seconds:.1f}s; saved {result.path}"
+        )
+        if result.cv:
+            console.print(f"cross-validated pooled F1 {result.cv.get('pooled_f1')} ({result.cv.get('note')})")
+        if recode:
+            code = proj.code(coder="supervised")
+            console.print(f"Re-coded {code.ventures} ventures with {code.coder} (run {code.run_id}).")
+
+
+def next_cmd(
+    project: ProjectOpt = DEFAULT_PROJECT_FILE,
+    n: Annotated[int, typer.Option("--n", min=1, help="How many ventures.")] = 20,
+    reviewer: Annotated[str | None, typer.Option("--reviewer", help="Leave out what this coder did.")] = None,
+) -> None:
+    """The ventures whose review teaches the model most (uncertainty, diversity, disagreement)."""
+    from simap.review.queue import review_queue
+
+    with _project(project) as proj:
+        queue = review_queue(proj.store, proj.current_codebook(), n=n, reviewer=reviewer)
+    table = Table("venture", "priority", "why")
+    for r in queue.to_dict("records"):
+        table.add_row(r["venture_id"], f"{r['priority']:.2f}", r["reason"])
+    console.print(table)
+
+
+def highlight(text: str, spans: list[tuple[int, int, str]]) -> Text:
+    out = Text(text)
+    for start, end, code in spans:
+        out.stylize("bold black on yellow", start, end)
+        out.append_text(Text(""))
+        del code
+    return out
+
+
+def review_cmd(
+    project: ProjectOpt = DEFAULT_PROJECT_FILE,
+    reviewer: Annotated[str, typer.Option("--reviewer", envvar="SIMAP_USER", help="Your name.")] = "",
+    n: Annotated[int, typer.Option("--n", min=1, help="Ventures to review in this session.")] = 10,
+    min_score: Annotated[float, typer.Option("--min-score", help="Show suggestions from this score.")] = 0.3,
+    retrain_every: Annotated[
+        int, typer.Option("--retrain-every", help="Retrain after N decisions (0: never).")
+    ] = 0,
+) -> None:
+    """Review suggestions from the keyboard: a accept, r reject, s skip, + CODE add, q quit."""
+    from simap.review.queue import review_queue
+    from simap.store import repo
+
+    if not reviewer:
+        raise typer.BadParameter(
+            "say who you are with --reviewer NAME (or SIMAP_USER)", param_hint="--reviewer"
+        )
+    with _project(project, reviewer) as proj:
+        book = proj.current_codebook()
+        queue = review_queue(proj.store, book, n=n, reviewer=reviewer)
+        assignments = proj.assignments(book)
+        docs = repo.load_documents(proj.store, queue["venture_id"].tolist())
+        decided = 0
+        for vid in queue["venture_id"]:
+            vdocs = docs[docs["venture_id"] == vid]
+            sugg = assignments[
+                (assignments["venture_id"] == vid)
+                & (assignments["source"] == "machine")
+                & (assignments["score"] >= min_score)
+            ].sort_values("score", ascending=False)
+            console.rule(f"[bold]{vid}")
+            for fld, text in zip(vdocs["field"], vdocs["text"], strict=True):
+                spans = [
+                    (e["start"], e["end"], c)
+                    for c, ev in zip(sugg["code_id"], sugg["evidence"], strict=True)
+                    for e in (ev or [])[:1]
+                    if e.get("field") == fld and "start" in e
+                ]
+                console.print(Text(f"{fld}: ", style="dim") + highlight(text, spans))
+            for code_id, score, ev in zip(sugg["code_id"], sugg["score"], sugg["evidence"], strict=True):
+                quote = ev[0]["text"] if ev else ""
+                console.print(
+                    f"[bold]{code_id}[/bold] {book.code(code_id).name} (score {score:.2f}): "
+                    f"[italic]{quote}[/italic]"
+                )
+                answer = console.input("  [a]ccept / [r]eject / [s]kip / [q]uit > ").strip().lower()
+                if answer.startswith("q"):
+                    console.print(f"{decided} decisions recorded.")
+                    return
+                if answer.startswith(("a", "r")):
+                    repo.record_decision(
+                        proj.store,
+                        venture_id=vid,
+                        code_id=code_id,
+                        coder=reviewer,
+                        status="accepted" if answer.startswith("a") else "rejected",
+                        codebook_version=book.version,
+                        evidence=ev[:1] if ev else [],
+                    )
+                    decided += 1
+            extra = console.input("  add codes (space-separated ids, Enter for none) > ").strip()
+            for code_id in extra.split():
+                book.code(code_id)  # an unknown id names the valid ones
+                repo.record_decision(
+                    proj.store,
+                    venture_id=vid,
+                    code_id=code_id,
+                    coder=reviewer,
+                    status="accepted",
+                    codebook_version=book.version,
+                )
+                decided += 1
+            if retrain_every and proj.maybe_retrain(every=retrain_every, codebook=book) is not None:
+                console.print("[green]Retrained the learning coder and re-coded the project.[/green]")
+        console.print(f"{decided} decisions recorded.")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("import-codes")(import_codes_cmd)
+    app.command("train")(train_cmd)
+    review_app = typer.Typer(
+        help="Review machine suggestions: the queue and a keyboard review loop.", invoke_without_command=True
+    )
+
+    @review_app.callback()
+    def _review(
+        ctx: typer.Context,
+        project: ProjectOpt = DEFAULT_PROJECT_FILE,
+        reviewer: Annotated[str, typer.Option("--reviewer", envvar="SIMAP_USER", help="Your name.")] = "",
+        n: Annotated[int, typer.Option("--n", min=1, help="Ventures in this session.")] = 10,
+        min_score: Annotated[float, typer.Option("--min-score")] = 0.3,
+        retrain_every: Annotated[int, typer.Option("--retrain-every")] = 0,
+    ) -> None:
+        """Review suggestions from the keyboard: a accept, r reject, s skip, q quit; then add codes."""
+        if ctx.invoked_subcommand is None:
+            review_cmd(
+                project=project, reviewer=reviewer, n=n, min_score=min_score, retrain_every=retrain_every
+            )
+
+    review_app.command("next")(next_cmd)
+    app.add_typer(review_app, name="review")

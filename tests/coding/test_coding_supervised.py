@@ -1,0 +1,172 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from simap.cli import app
+from simap.coding.supervised import SupervisedCoder, best_f1_threshold
+from simap.coding.training import human_labels, learning_curve, learning_curve_svg
+from simap.demo import GOLD_PATH, VENTURES_PATH
+from simap.errors import InvalidInput, NotFound
+from simap.ingest.segment import segment_documents
+from simap.pipeline import Project
+from simap.store import repo
+
+DOCS = pd.DataFrame(
+    [
+        {"venture_id": f"v{i}", "field": "description", "text": text}
+        for i, text in enumerate(
+            [
+                "Health workers collect survey data on mobile phones.",
+                "A wiki anyone can edit.",
+                "We sell shoes online.",
+                "Field staff run surveys on tablets.",
+                "Volunteers write openly licensed lessons.",
+                "The app shows the weather.",
+                "Enumerators do data collection offline.",
+                "A shop for bicycles.",
+            ]
+        )
+    ]
+)
+
+
+def labels_for(ids: dict[str, list[str]], codes: list[str]) -> pd.DataFrame:
+    rows = [(v, c, "accepted" if c in have else "rejected", []) for v, have in ids.items() for c in codes]
+    return pd.DataFrame(rows, columns=["venture_id", "code_id", "status", "evidence"])
+
+
+def test_best_f1_threshold() -> None:
+    z = np.array([3.0, 2.0, 1.0, 0.0])
+    t, f1 = best_f1_threshold(z, np.array([1, 1, 0, 0]))
+    assert 1.0 < t < 2.0 and f1 == 1.0
+
+
+def test_supervised_learns_and_records_cv(tiny_codebook, fake_embedder) -> None:
+    seg = segment_documents(DOCS)
+    truth = {
+        "v0": ["DATA"],
+        "v1": ["OPEN"],
+        "v2": [],
+        "v3": ["DATA"],
+        "v4": ["OPEN"],
+        "v5": [],
+        "v6": ["DATA"],
+        "v7": [],
+    }
+    labels = labels_for(truth, tiny_codebook.ids())
+    coder = SupervisedCoder(fake_embedder, folds=2, min_positives=2).fit(
+        tiny_codebook, segments=seg, labels=labels
+    )
+    assert coder.n_labels_ == 8 and coder.cv_["folds"] == 2
+    out = coder.predict(seg)
+    assert len(out) == 16 and out["score"].between(0, 1).all()
+    json.dumps(coder.get_params())
+    zero = SupervisedCoder(fake_embedder).fit(tiny_codebook, segments=seg, labels=labels.iloc[0:0])
+    assert zero.n_labels_ == 0  # works from no label at all: the codebook prior
+
+
+def test_supervised_rejects_unknown_codes(tiny_codebook, fake_embedder) -> None:
+    bad = pd.DataFrame(
+        [("v0", "NOPE", "accepted", [])], columns=["venture_id", "code_id", "status", "evidence"]
+    )
+    with pytest.raises(InvalidInput, match="NOPE"):
+        SupervisedCoder(fake_embedder).fit(tiny_codebook, segments=segment_documents(DOCS), labels=bad)
+
+
+def test_learning_curve_and_chart(tiny_codebook, fake_embedder) -> None:
+    seg = segment_documents(DOCS)
+    truth = {
+        "v0": ["DATA"],
+        "v1": ["OPEN"],
+        "v2": [],
+        "v3": ["DATA"],
+        "v4": ["OPEN"],
+        "v5": [],
+        "v6": ["DATA"],
+        "v7": [],
+    }
+    curve = learning_curve(
+        tiny_codebook, seg, labels_for(truth, tiny_codebook.ids()), fake_embedder, sizes=[0, 2, 6], folds=2
+    )
+    assert curve["labels"].tolist() == [0, 2, 4]  # capped at the training-fold size
+    assert curve["kappa"].between(-1, 1).all()
+    svg = learning_curve_svg(curve)
+    assert svg.startswith("<svg") and "aria-label" in svg
+
+
+@pytest.fixture
+def demo(project_path: Path):
+    proj = Project.open(project_path)
+    proj.import_path(Path(str(VENTURES_PATH)))
+    proj.code(embedder="fake")
+    yield proj
+    proj.close()
+
+
+def test_import_codes_train_and_code_with_the_model(demo: Project, tmp_path: Path) -> None:
+    stats = demo.import_codes(Path(str(GOLD_PATH)), coder="gold")
+    assert stats.ventures >= 35 and stats.accepted > 50 and stats.evidence_located == stats.accepted
+    labels = human_labels(demo.store, demo.current_codebook())
+    assert set(labels["status"]) == {"accepted", "rejected"}
+    result = demo.train(embedder="fake", params={"folds": 3})
+    assert result.path.exists() and result.labels == stats.ventures and result.cv["folds"] == 3
+    code = demo.code(coder="supervised")
+    assert code.coder == f"supervised:{result.coder.split(':', 1)[1]}"
+    a = demo.assignments(demo.current_codebook())
+    assert a["coder"].str.startswith("supervised:").any()
+    # CSV import of another coder, partial
+    csv_path = tmp_path / "codes.csv"
+    csv_path.write_text("venture,code,evidence\nushahidi,DP5,reports\nushahidi,B2,\n")
+    s2 = demo.import_codes(csv_path, coder="ana", partial=True)
+    assert (s2.accepted, s2.rejected) == (2, 0)
+    assert repo.load_events(demo.store)["action"].tolist().count("human_codes_imported") >= stats.ventures
+
+
+def test_import_codes_errors(demo: Project, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"id": "ushahidi", "codes": ["DP9"]}) + "\n")
+    with pytest.raises(InvalidInput) as err:
+        demo.import_codes(bad, coder="ana")
+    assert "bad.jsonl" in str(err.value) and "line 1" in str(err.value) and "DP9" in str(err.value)
+    missing = tmp_path / "missing.jsonl"
+    missing.write_text(json.dumps({"id": "not-a-venture", "codes": []}) + "\n")
+    with pytest.raises(InvalidInput, match="skip-missing"):
+        demo.import_codes(missing, coder="ana")
+    with pytest.raises(InvalidInput, match="coder"):
+        demo.import_codes(bad, coder="zeroshot:me")
+
+
+def test_train_needs_labels(demo: Project) -> None:
+    with pytest.raises(NotFound, match="import-codes"):
+        demo.train(embedder="fake")
+
+
+def test_cli_review_loop_and_cv(demo: Project, project_path: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    db = str(project_path)
+    out = runner.invoke(app, ["review", "next", "-p", db, "--n", "3"])
+    assert out.exit_code == 0, out.output
+    out = runner.invoke(
+        app,
+        ["review", "-p", db, "--reviewer", "ana", "--n", "1", "--min-score", "0"],
+        input="a\nr\n" + "s\n" * 12 + "DP1\n",
+    )
+    assert out.exit_code == 0, out.output
+    assert "decisions recorded" in out.output
+    assert (repo.load_assignments(demo.store)["coder"] == "ana").sum() == 3
+    out = runner.invoke(app, ["import-codes", str(GOLD_PATH), "--coder", "gold", "-p", db])
+    assert out.exit_code == 0, out.output
+    out = runner.invoke(
+        app, ["evaluate", "-p", db, "--cv", "3", "--embedder", "fake", "--chart", str(tmp_path / "curve.svg")]
+    )
+    assert out.exit_code == 0, out.output
+    assert "Learning curve" in out.output and (tmp_path / "curve.svg").exists()
+    out = runner.invoke(app, ["train", "-p", db, "--embedder", "fake"])
+    assert out.exit_code == 0, out.output
+    assert "Re-coded" in out.output
