@@ -303,16 +303,31 @@ class SupervisedCoder(ZeroShotCoder):
             clf = LogisticRegression(C=10.0, max_iter=3000).fit(x[np.flatnonzero(keep)], y[keep])
             self.venture_models_ = [clf]
         else:
-            for j in range(len(self.code_ids_)):
-                ok = np.flatnonzero(targets[:, j] >= 0)
-                yj = targets[ok, j] == 1
+
+            def fit_code(rows: np.ndarray, j: int) -> Any:
+                yj = targets[rows, j] == 1
                 if yj.sum() < 2 or (~yj).sum() < 2:
-                    self.venture_models_.append(None)
-                    continue
-                self.venture_models_.append(
-                    LogisticRegression(C=10.0, class_weight="balanced", max_iter=3000).fit(x[ok], yj)
-                )
-            self.thresholds_ = np.zeros(len(self.code_ids_), dtype=np.float32)
+                    return None
+                return LogisticRegression(C=10.0, class_weight="balanced", max_iter=3000).fit(x[rows], yj)
+
+            known = [np.flatnonzero(targets[:, j] >= 0) for j in range(len(self.code_ids_))]
+            self.venture_models_ = [fit_code(known[j], j) for j in range(len(self.code_ids_))]
+            # per-code thresholds from out-of-fold decision values
+            k = min(self.folds, len(labelled))
+            oof = np.full(targets.shape, np.nan, dtype=np.float32)
+            fold_of = np.arange(len(labelled)) % k if k >= 2 else np.zeros(len(labelled), int)
+            np.random.default_rng(self.seed).shuffle(fold_of)
+            for f in range(k if k >= 2 else 0):
+                train_rows = np.flatnonzero(fold_of != f)
+                test_rows = np.flatnonzero(fold_of == f)
+                for j in range(len(self.code_ids_)):
+                    m = fit_code(np.intersect1d(train_rows, known[j]), j)
+                    if m is not None:
+                        oof[test_rows, j] = m.decision_function(x[test_rows])
+            self._choose_thresholds(oof, targets)
+            self.thresholds_ = np.where(
+                np.isin(self.code_ids_, list(self.cv_.get("per_code", {}))), self.thresholds_, 0.0
+            ).astype(np.float32)
 
     # -- predicting -----------------------------------------------------------------------
     def thresholds(self) -> np.ndarray:
@@ -348,7 +363,7 @@ class SupervisedCoder(ZeroShotCoder):
                     if m is not None
                     else base["raw"].unstack().reindex(ids)[self.code_ids_[j]].to_numpy() - self.threshold_
                 )
-            score = sigmoid(raw)
+            score = sigmoid(raw - self.thresholds_)
         rows = []
         for i, v in enumerate(ids):
             for j, c in enumerate(self.code_ids_):
