@@ -113,7 +113,7 @@ def _secret(settings: Settings, store: Store) -> str:
 
 def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
     """Build the workbench for ``settings.project`` (or an open ``store``)."""
-    from simap.web import api, pages, pages_admin
+    from simap.web import advice, api, pages, pages_admin
 
     store = store or open_store(settings.project, migrate=settings.migrate)
     upload_dir = settings.upload_dir or Path(tempfile.mkdtemp(prefix="simap-uploads-"))
@@ -172,6 +172,8 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
         return error_response(request, exc.status_code, message)
 
     app.include_router(api.router)
+    app.include_router(advice.api)
+    app.include_router(advice.pages)
     app.include_router(pages.router)
     app.include_router(pages_admin.router)
 
