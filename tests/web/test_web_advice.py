@@ -12,11 +12,12 @@ from simap.demo import VENTURES_PATH
 
 @pytest.fixture
 def app(tmp_path: Path) -> Any:
+    from tests.web.conftest import PASSWORD
+
     from simap.pipeline import Project
     from simap.store import accounts
     from simap.web.app import create_app
     from simap.web.settings import Settings
-    from tests.web.conftest import PASSWORD
 
     proj = Project.open(tmp_path / "advice.db")
     proj.import_path(Path(str(VENTURES_PATH)))
