@@ -113,3 +113,13 @@ def test_png_charts_when_cairosvg_is_installed(data, tmp_path: Path) -> None:
 def test_strength_words() -> None:
     assert strength(3.5, 0.01) == "very strong" and strength(1.5, 0.01) == "moderate"
     assert strength(5.0, 0.2) == "not significant" and strength(float("nan"), 1.0) == "no data"
+
+
+def test_key_findings_name_the_code(data) -> None:
+    from simap.report.sections import key_findings
+
+    findings = [f for f in key_findings(data) if f.startswith("The most common")]
+    assert findings
+    for sentence in findings:
+        code_id = sentence.split(" is ", 1)[1].split()[0]
+        assert data.codebook.code(code_id).name in sentence

@@ -167,7 +167,7 @@ def key_findings(data: ReportData) -> list[str]:
         if len(sub) and int(sub.iloc[0]["n"]) > 0:
             r = sub.iloc[0]
             out.append(
-                f"The most common {kind.replace('_', ' ')} is {r.code_id} {r.name}: {int(r.n)} ventures "
+                f"The most common {kind.replace('_', ' ')} is {r.code_id} {r['name']}: {int(r.n)} ventures "
                 f"({r.share:.0%}, 95% CI {r.ci_low:.0%}–{r.ci_high:.0%})."
             )
     cooc = lm.cooccurrence
