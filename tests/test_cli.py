@@ -27,7 +27,7 @@ def run_main(
     monkeypatch.setattr(sys, "argv", ["simap", *args])
     with pytest.raises(SystemExit) as exc:
         main()
-    return int(exc.value.code or 0), capsys.readouterr().err
+    return int(exc.value.code or 0), " ".join(capsys.readouterr().err.split())
 
 
 def test_full_loop(tmp_path: Path) -> None:

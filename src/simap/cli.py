@@ -35,7 +35,7 @@ app.add_typer(models_app, name="models")
 app.add_typer(db_app, name="db")
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # error messages are never cut into lines
 
 ProjectOpt = Annotated[
     str,
