@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
 import numpy as np
@@ -117,7 +116,7 @@ def _big_codebook() -> Codebook:
 
 
 @pytest.mark.slow
-def test_report_renders_10000_ventures_fast(tmp_path: Path) -> None:
+def test_report_renders_10000_ventures(tmp_path: Path) -> None:
     rng = np.random.default_rng(7)
     book = _big_codebook()
     n = 10_000
@@ -153,11 +152,9 @@ def test_report_renders_10000_ventures_fast(tmp_path: Path) -> None:
         },
         columns=ASSIGNMENT_COLUMNS,
     )
-    start = time.perf_counter()
+    # timings are measured in bench/report_speed.py, never asserted here
     landscape = build_map(ventures, assignments, book, min_score=0.5, include_suggestions=True)
     out = write_html_report(landscape, book, tmp_path / "big.html", meta=META)
-    elapsed = time.perf_counter() - start
     html = out.read_text()
     assert "Showing the first 500 of 10000 ventures" in html
     assert html.count('<th class="v"') == 500
-    assert elapsed < 10, f"build + render took {elapsed:.1f}s"
