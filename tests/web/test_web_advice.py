@@ -64,3 +64,13 @@ def test_portfolio_page_and_api(login: Any) -> None:
     )
     assert api.status_code == 200, api.text
     assert login(None).http.post("/api/portfolio", json={"ids": ["ushahidi"]}).status_code == 401
+
+
+def test_map_page_shows_the_report_views(login: Any) -> None:
+    vic = login("vic")
+    page = vic.get("/map")
+    assert page.status_code == 200
+    for section in ("Social Innovation Map", "Executive summary", "Co-occurrence", "Geography", "Network"):
+        assert section in page.text, section
+    assert vic.get("/map?accepted_only=true").status_code == 200
+    assert login(None).get("/map").status_code in (303, 401)
