@@ -85,3 +85,26 @@ def fake_embedder():
     from simap.embed import get_embedder
 
     return get_embedder("fake")
+
+
+@pytest.fixture
+def database(tmp_path: Path):
+    """A fresh project database: a SQLite file, or a new schema on SIMAP_TEST_DATABASE_URL (CI sets
+    it to the machine's PostgreSQL), dropped afterwards."""
+    import uuid
+
+    url = os.environ.get("SIMAP_TEST_DATABASE_URL")
+    if not url:
+        yield str(tmp_path / "project.db")
+        return
+    import sqlalchemy as sa
+
+    schema = "p_" + uuid.uuid4().hex[:12]
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    sep = "&" if "?" in url else "?"
+    yield f"{url}{sep}options=-csearch_path%3D{schema}"
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+    admin.dispose()
