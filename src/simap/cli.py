@@ -113,8 +113,10 @@ def import_cmd(
     from simap.ingest.mapping import FieldMapping
 
     mapping = FieldMapping.parse_cli(map_) if map_ else None
-    with _project(project) as proj:
-        stats = proj.import_path(path, format=format, mapping=mapping, skip_invalid=skip_invalid)
+    with _project(project) as proj, _progress() as bar:
+        stats = proj.import_path(
+            path, format=format, mapping=mapping, skip_invalid=skip_invalid, progress=_RichProgress(bar)
+        )
     console.print(
         f"[green]Imported[/green] {stats.total} ventures from {path}: {stats.created} new, "
         f"{stats.updated} updated, {stats.unchanged} unchanged; {stats.segments} sentences."

@@ -65,14 +65,26 @@ class Project:
 
     # -- ingest ---------------------------------------------------------------------------
     def import_path(
-        self, path: str | Path, *, format: str | None = None, mapping: Any = None, skip_invalid: bool = False
+        self,
+        path: str | Path,
+        *,
+        format: str | None = None,
+        mapping: Any = None,
+        skip_invalid: bool = False,
+        progress: Progress = _no_progress,
     ) -> repo.ImportStats:
+        """Read, segment and store ventures in one transaction; ``progress("import", step, 3)``."""
         from simap.ingest import read
         from simap.ingest.segment import segment_documents
 
+        progress("import", 0, 3)
         batch = read(path, format=format, mapping=mapping, skip_invalid=skip_invalid)
+        progress("import", 1, 3)
         segments = segment_documents(batch.documents)
-        return repo.upsert_ventures(self.store, batch, segments, actor=self.actor, source=str(path))
+        progress("import", 2, 3)
+        stats = repo.upsert_ventures(self.store, batch, segments, actor=self.actor, source=str(path))
+        progress("import", 3, 3)
+        return stats
 
     # -- code -----------------------------------------------------------------------------
     def make_coder(
