@@ -143,6 +143,9 @@ def code_cmd(
     workers: Annotated[
         int, typer.Option("--workers", "-w", min=1, help="Processes/threads to use.")
     ] = DEFAULT_WORKERS,
+    coder: Annotated[
+        str, typer.Option("--coder", help="zeroshot, or supervised (the model `simap train` saved).")
+    ] = "zeroshot",
 ) -> None:
     """Machine-code every venture against a codebook, with evidence sentences and scores."""
     params = {"model": model} if model else None
@@ -151,6 +154,7 @@ def code_cmd(
             codebook=codebook,
             embedder=embedder,
             embedder_params=params,
+            coder=coder,
             workers=workers,
             progress=_RichProgress(bar),
         )

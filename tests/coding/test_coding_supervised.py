@@ -9,8 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 from simap.cli import app
-from simap.coding.supervised import SupervisedCoder, best_f1_threshold
+from simap.coding.supervised import SupervisedCoder, best_f1_threshold, offset_logistic
 from simap.coding.training import human_labels, learning_curve, learning_curve_svg
+from simap.coding.zeroshot import ZeroShotCoder
 from simap.demo import GOLD_PATH, VENTURES_PATH
 from simap.errors import InvalidInput, NotFound
 from simap.ingest.segment import segment_documents
@@ -69,6 +70,64 @@ def test_supervised_learns_and_records_cv(tiny_codebook, fake_embedder) -> None:
     json.dumps(coder.get_params())
     zero = SupervisedCoder(fake_embedder).fit(tiny_codebook, segments=seg, labels=labels.iloc[0:0])
     assert zero.n_labels_ == 0  # works from no label at all: the codebook prior
+
+
+TRUTH = {
+    "v0": ["DATA"],
+    "v1": ["OPEN"],
+    "v2": [],
+    "v3": ["DATA"],
+    "v4": ["OPEN"],
+    "v5": [],
+    "v6": ["DATA"],
+    "v7": [],
+}
+
+
+def test_offset_logistic_keeps_the_prior_and_learns() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 3))
+    y = x[:, 0] > 0.5
+    w, b = offset_logistic(x, np.zeros(60), y, l2=0.1, intercept_l2=0.1)
+    assert w[0] > 1.0 and abs(w[0]) > 3 * max(abs(w[1]), abs(w[2]))
+    # a strong penalty keeps the prior (w ~ 0); the offset is taken as given
+    w, b = offset_logistic(x, np.where(y, 5.0, -5.0), y, l2=1e6, intercept_l2=1e6)
+    assert np.abs(w).max() < 1e-3 and abs(b) < 1e-3
+
+
+def test_stacked_coder_is_the_prior_without_labels_and_moves_with_them(tiny_codebook, fake_embedder) -> None:
+    seg = segment_documents(DOCS)
+    labels = labels_for(TRUTH, tiny_codebook.ids())
+    zero = ZeroShotCoder(fake_embedder).fit(tiny_codebook).predict(seg)
+    none = SupervisedCoder(fake_embedder).fit(tiny_codebook, segments=seg, labels=labels.iloc[0:0])
+    assert none.method == "stack"
+    pd.testing.assert_frame_equal(none.predict(seg), zero)
+    coder = SupervisedCoder(fake_embedder, folds=2, stack_l2=0.01).fit(
+        tiny_codebook, segments=seg, labels=labels
+    )
+    assert coder.n_labels_ == 8 and coder.cv_["folds"] == 2 and "pooled_f1" in coder.cv_
+    out = coder.predict(seg)
+    assert len(out) == 16 and out["score"].between(0, 1).all()
+    assert out.columns.tolist() == zero.columns.tolist() and out["evidence"].map(len).gt(0).all()
+    # trained on these ventures with a weak penalty, it reproduces their labels
+    got = {
+        (v, c) for v, c, sc in zip(out["venture_id"], out["code_id"], out["score"], strict=True) if sc >= 0.5
+    }
+    assert got == {(v, c) for v, cs in TRUTH.items() for c in cs}
+    assert coder.get_params()["method"] == "stack"
+
+
+def test_retrain_method_and_hard_negatives(tiny_codebook, fake_embedder) -> None:
+    seg = segment_documents(DOCS)
+    labels = labels_for(TRUTH, tiny_codebook.ids())
+    for negatives in ("all", "top"):
+        coder = SupervisedCoder(
+            fake_embedder, method="retrain", negatives=negatives, folds=2, min_positives=2
+        ).fit(tiny_codebook, segments=seg, labels=labels)
+        assert coder.cv_["folds"] == 2 and not hasattr(coder, "stack_w_")
+        assert coder.predict(seg)["score"].between(0, 1).all()
+    with pytest.raises(InvalidInput, match="method"):
+        SupervisedCoder(fake_embedder, method="nope").fit(tiny_codebook, segments=seg, labels=labels)
 
 
 def test_supervised_rejects_unknown_codes(tiny_codebook, fake_embedder) -> None:
@@ -170,3 +229,6 @@ def test_cli_review_loop_and_cv(demo: Project, project_path: Path, tmp_path: Pat
     out = runner.invoke(app, ["train", "-p", db, "--embedder", "fake"])
     assert out.exit_code == 0, out.output
     assert "Re-coded" in out.output
+    out = runner.invoke(app, ["code", "-p", db, "--coder", "supervised", "--workers", "1"])
+    assert out.exit_code == 0, out.output
+    assert "supervised:" in out.output
