@@ -223,12 +223,27 @@ class Project:
         embedder: str = DEFAULT_EMBEDDER,
         coders: list[str] | None = None,
         params: dict[str, Any] | None = None,
+        finetune: bool = False,
     ) -> Any:
-        """Train the learning coder on the human decisions (``simap train``)."""
-        from simap.coding.training import train
+        """Train the learning coder on the human decisions (``simap train``).
+
+        ``finetune=True`` first fine-tunes MiniLM on the labels (:mod:`simap.coding.finetune`)
+        and learns on top of the fine-tuned model.
+        """
+        from simap.coding.training import human_labels, models_dir, train
         from simap.embed import get_embedder
 
         book = self._codebook_or_default(codebook)
+        if finetune:
+            from simap.coding.finetune import finetune_sentence_model
+
+            labels = human_labels(self.store, book, coders)
+            segments = repo.load_segments(self.store, sorted(set(labels["venture_id"])))
+            folder = models_dir(self.store) / f"finetuned-{book.version}-{len(set(labels['venture_id']))}"
+            path = finetune_sentence_model(book, segments, labels, folder)
+            return train(
+                self.store, book, get_embedder("minilm", model=str(path)), coders=coders, params=params
+            )
         return train(self.store, book, get_embedder(embedder), coders=coders, params=params)
 
     def maybe_retrain(

@@ -61,10 +61,13 @@ def train_cmd(
     embedder: Annotated[str, typer.Option("--embedder", "-e")] = DEFAULT_EMBEDDER,
     coder: Annotated[list[str] | None, typer.Option("--coder", help="Learn only from these coders.")] = None,
     recode: Annotated[bool, typer.Option("--recode/--no-recode", help="Re-code the project with it.")] = True,
+    finetune: Annotated[
+        bool, typer.Option("--finetune", help="First fine-tune MiniLM on the labels (CPU, SetFit-style).")
+    ] = False,
 ) -> None:
     """Train the learning coder on the human decisions; save it with its CV scores; re-code."""
     with _project(project) as proj:
-        result = proj.train(embedder=embedder, coders=coder)
+        result = proj.train(embedder=embedder, coders=coder, finetune=finetune)
         console.print(
             f"[green]Trained[/green] {result.coder} on {result.labels} ventures ({result.positives} "
             f"accepted codes) in {result.seconds:.1f}s; saved {result.path}"
