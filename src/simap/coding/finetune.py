@@ -95,12 +95,13 @@ def finetune_sentence_model(
         )
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
     loss_fn = torch.nn.MSELoss()
+    encode_inputs = getattr(model, "preprocess", None) or model.tokenize  # renamed in sentence-transformers 6
     model.train()
     for _ in range(epochs):
         for i in range(0, len(pairs), batch_size):
             batch = pairs[i : i + batch_size]
-            a = model.tokenize([p[0] for p in batch])
-            b = model.tokenize([p[1] for p in batch])
+            a = encode_inputs([p[0] for p in batch])
+            b = encode_inputs([p[1] for p in batch])
             ea = model(a)["sentence_embedding"]
             eb = model(b)["sentence_embedding"]
             cos = torch.nn.functional.cosine_similarity(ea, eb)
