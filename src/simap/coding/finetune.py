@@ -82,10 +82,12 @@ def finetune_sentence_model(
             f"fine-tuning needs PyTorch and sentence-transformers ({exc.name} is missing).",
             hint="pip install 'simap[minilm]'",
         ) from None
+    from simap.embed._common import quiet_transformers
     from simap.embed.models import packaged_minilm_path
 
     torch.manual_seed(seed)
-    model: Any = SentenceTransformer(str(base or packaged_minilm_path()), device="cpu")
+    with quiet_transformers():
+        model: Any = SentenceTransformer(str(base or packaged_minilm_path()), device="cpu")
     pairs = contrastive_pairs(codebook, segments, labels, max_pairs=max_pairs, seed=seed)
     if not pairs:
         raise InvalidInput(
@@ -112,5 +114,6 @@ def finetune_sentence_model(
     model.eval()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    model.save(str(out))
+    with quiet_transformers():
+        model.save(str(out))
     return out
