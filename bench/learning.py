@@ -1,12 +1,14 @@
 """The learning coder, measured against real labels (issue 3), in one run:
 
-1. learning curve on the hand-coded dev labels (5-fold; 0/10/25/50/80 training labels);
+1. learning curve on the hand-coded dev labels (5-fold; 0/10/25/50/80 training labels) of the
+   default (stacked) learning coder; ``dev_retrain`` gives the earlier sentence-retraining
+   variant on the same folds, for comparison;
 2. NTEE major groups on ntee_4000.jsonl (25 classes, single label, 5-fold): zero-shot, the
    supervised coder, and a TF-IDF + logistic-regression baseline side by side;
 3. SDG labels on dpg_ventures.jsonl (multi-label, 5-fold): zero-shot with the `sdg` codebook
    and supervised; micro- and macro-F1.
 
-    python bench/learning.py [dev] [ntee] [sdg]
+    python bench/learning.py [dev] [dev_retrain] [ntee] [sdg]
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ def folds_of(ids: list[str], k: int = 5, seed: int = 0) -> dict[str, int]:
     return {ids[i]: n % k for n, i in enumerate(order)}
 
 
-def dev() -> dict[str, object]:
+def dev(params: dict[str, object] | None = None) -> dict[str, object]:
     path = _common.shared("dev_seed_labels.jsonl")
     records = [json.loads(line) for line in path.open(encoding="utf-8")]
     book = cb.load("social-innovation")
@@ -60,10 +62,20 @@ def dev() -> dict[str, object]:
         get_embedder(BACKEND),
         sizes=[0, 10, 25, 50, 80],
         folds=5,
+        params=params,
     )
-    out = {"curve": curve.to_dict("records"), "seconds": round(time.perf_counter() - t0, 1)}
+    out = {
+        "params": params or {},
+        "curve": curve.to_dict("records"),
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
     print(curve.to_string(index=False))
     return out
+
+
+def dev_retrain() -> dict[str, object]:
+    """The sentence-retraining variant (the default before the stacked coder) on the same folds."""
+    return dev({"method": "retrain"})
 
 
 def ntee() -> dict[str, object]:
