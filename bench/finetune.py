@@ -14,10 +14,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import _common
 import numpy as np
 import pandas as pd
 
+import _common
 from simap import codebook as cb
 from simap.coding.finetune import finetune_sentence_model
 from simap.coding.supervised import SupervisedCoder
@@ -25,6 +25,8 @@ from simap.embed import get_embedder
 from simap.ingest import read
 from simap.ingest.segment import segment_documents
 from simap.review.agreement import compare
+
+MAX_PAIRS = 600  # a 2-core budget: ~1 minute of fine-tuning per fold when the machine is quiet
 
 
 def main() -> None:
@@ -52,10 +54,15 @@ def main() -> None:
         tr_lab = labels[labels["venture_id"].isin(set(train))]
         with tempfile.TemporaryDirectory() as tmp:
             t0 = time.perf_counter()
-            tuned = finetune_sentence_model(book, tr_seg, tr_lab, Path(tmp) / "m", min_positives=1)
+            tuned = finetune_sentence_model(
+                book, tr_seg, tr_lab, Path(tmp) / "m", min_positives=1, max_pairs=MAX_PAIRS
+            )
             tune_seconds.append(time.perf_counter() - t0)
-            for name, emb in (("static", get_embedder("static")), ("minilm", get_embedder("minilm")),
-                              ("minilm-finetuned", get_embedder("minilm", model=str(tuned)))):
+            for name, emb in (
+                ("static", get_embedder("static")),
+                ("minilm", get_embedder("minilm")),
+                ("minilm-finetuned", get_embedder("minilm", model=str(tuned))),
+            ):
                 coder = SupervisedCoder(emb).fit(book, segments=tr_seg, labels=tr_lab)
                 out = coder.predict(te_seg)
                 for v in test:
@@ -66,8 +73,9 @@ def main() -> None:
         rep = compare(gold, p, book.ids())
         results[name] = {k: round(rep.pooled[k], 4) for k in ("kappa", "f1", "precision", "recall")}
         print(f"{name:17s} kappa {results[name]['kappa']:.3f}  F1 {results[name]['f1']:.3f}")
-    out = _common.write_result("finetune", {"results": results, "finetune_seconds_per_fold":
-                                            round(float(np.mean(tune_seconds)), 1)})
+    out = _common.write_result(
+        "finetune", {"results": results, "finetune_seconds_per_fold": round(float(np.mean(tune_seconds)), 1)}
+    )
     print(f"written {out}")
 
 
