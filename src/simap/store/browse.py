@@ -2,17 +2,23 @@
 texts and assignments, project counts, project settings.
 
 Everything here is one SQL query or a few, so pages stay fast on large projects: the list pages
-in SQL (LIMIT/OFFSET) and the venture page reads only that venture's rows.
+in SQL (LIMIT/OFFSET, along the ``ventures (name, id)`` index) and the venture page reads only that
+venture's rows. The text search uses the full-text indexes of migration 0003: SQLite FTS5
+(``ventures_fts`` over ids and names, ``documents_fts`` over texts) or PostgreSQL ``tsvector``
+expression indexes; each word of the query must match a venture's id, name or one of its texts as
+a whole word (a phrase when it has several tokens, e.g. ``covid-19``), the last word also as a
+prefix (``farm`` finds ``farmers``).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import and_, exists, func, not_, or_, select, true
+from sqlalchemy import and_, column, exists, func, literal_column, not_, or_, select, table, true, union
 
 from simap.batches import ASSIGNMENT_COLUMNS
 from simap.errors import InvalidInput, NotFound, expected
@@ -113,11 +119,53 @@ def _visible(hidden: Hidden | None) -> Any:
     return clause
 
 
-def _filtered(q: Any, flt: VentureFilter, hidden: Hidden | None) -> Any:
-    for term in flt.q.split():
-        like = f"%{term}%"
-        in_text = exists().where(Document.venture_id == Venture.id, Document.text.ilike(like))
-        q = q.where(or_(Venture.name.ilike(like), Venture.id.ilike(like), in_text))
+_TOKEN = re.compile(r"[^\W_]+")  # what the full-text tokenizers index: runs of letters and digits
+# SQLite: the FTS5 tables of migration 0003
+_VENTURES_FTS = table("ventures_fts", column("rowid"), column("id"))
+_DOCUMENTS_FTS = table("documents_fts", column("rowid"))
+# PostgreSQL: literals (not parameters), so the planner matches the expression indexes of 0003
+_PG_CONFIG: Any = literal_column("'simple'::regconfig")
+_PG_VENTURES = Venture.__table__.alias("vs")  # not correlated with the outer ventures
+_PG_VENTURE_TEXT: Any = literal_column("(vs.id::text || ' '::text) || vs.name")
+
+
+def _like_term(term: str) -> Any:
+    """Substring match of one word (databases without full-text search; words without letters)."""
+    like = f"%{_escape_like(term)}%"
+    in_text = exists().where(Document.venture_id == Venture.id, Document.text.ilike(like, escape="\\"))
+    return or_(Venture.name.ilike(like, escape="\\"), Venture.id.ilike(like, escape="\\"), in_text)
+
+
+def _search_term(dialect: str, term: str, *, prefix: bool) -> Any:
+    """A WHERE clause: ``term`` is in the venture's id or name or in one of its texts."""
+    tokens = _TOKEN.findall(term)
+    if not tokens or dialect not in ("sqlite", "postgresql"):
+        return _like_term(term)
+    if dialect == "sqlite":
+        # a quoted FTS5 string is tokenized like the text (a phrase); "..."* makes its last token a prefix
+        match = '"' + " ".join(tokens) + '"' + ("*" if prefix else "")
+        in_names = select(_VENTURES_FTS.c.id).where(literal_column("ventures_fts").op("MATCH")(match))
+        doc_ids = select(_DOCUMENTS_FTS.c.rowid).where(literal_column("documents_fts").op("MATCH")(match))
+        in_texts = select(Document.venture_id).where(Document.id.in_(doc_ids))
+    else:
+        if prefix and len(tokens) == 1:
+            tsq = func.to_tsquery(_PG_CONFIG, f"'{tokens[0]}':*")
+        else:
+            tsq = func.plainto_tsquery(_PG_CONFIG, term)  # parsed like the texts (e.g. covid-19)
+        in_names = select(_PG_VENTURES.c.id).where(
+            func.to_tsvector(_PG_CONFIG, _PG_VENTURE_TEXT).op("@@")(tsq)
+        )
+        in_texts = select(Document.venture_id).where(
+            func.to_tsvector(_PG_CONFIG, Document.text).op("@@")(tsq)
+        )
+    # one id set per word, each side found through its own full-text index
+    return Venture.id.in_(union(in_names, in_texts))
+
+
+def _filtered(q: Any, flt: VentureFilter, hidden: Hidden | None, dialect: str = "") -> Any:
+    terms = flt.q.split()
+    for i, term in enumerate(terms):
+        q = q.where(_search_term(dialect, term, prefix=i == len(terms) - 1))
     if flt.country:
         q = q.where(Venture.country == flt.country)
     if flt.sector:
@@ -145,20 +193,30 @@ def _filtered(q: Any, flt: VentureFilter, hidden: Hidden | None) -> Any:
 
 
 def list_ventures(store: Store, flt: VentureFilter, *, hidden: Hidden | None = None) -> VenturePage:
-    """One page of ventures (by name) matching the filter, with their visible assignments."""
+    """One page of ventures (by name) matching the filter, with their visible assignments.
+
+    Unfiltered, the page is a range of the ``ventures (name, id)`` index and the total a plain
+    count. Filtered, the database collects the matching ids from the full-text and assignment
+    indexes and sorts them, so ``count(*) OVER ()`` gives the total from that same pass.
+    """
     flt.check()
+    dialect = store.engine.dialect.name
     filtered = bool(flt.q or flt.country or flt.sector or flt.filters_assignments)
     cols: list[Any] = [Venture.id, Venture.name, Venture.country, Venture.sector, Venture.year]
-    if filtered:  # one scan gives the page and the total
+    if filtered:
         cols.append(func.count().over().label("_total"))
-    q = _filtered(select(*cols), flt, hidden).order_by(Venture.name, Venture.id)
+    q = _filtered(select(*cols), flt, hidden, dialect).order_by(Venture.name, Venture.id)
     q = q.limit(flt.per_page).offset((flt.page - 1) * flt.per_page)
     with store.engine.connect() as conn:
-        rows = [dict(r._mapping) for r in conn.execute(q)]
+        result = conn.execute(q)
+        keys = list(result.keys())
+        rows = [dict(zip(keys, r, strict=True)) for r in result]
         if rows and filtered:
             total = int(rows[0]["_total"])
-        else:
-            count_q = _filtered(select(func.count()).select_from(Venture), flt, hidden)
+        elif flt.page == 1 and len(rows) < flt.per_page:
+            total = len(rows)
+        else:  # unfiltered, or a page past the end
+            count_q = _filtered(select(func.count()).select_from(Venture), flt, hidden, dialect)
             total = int(conn.execute(count_q).scalar_one())
     for r in rows:
         r.pop("_total", None)
@@ -193,7 +251,9 @@ def assignment_rows(
     if visible is not None:
         q = q.where(visible)
     with store.engine.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(q.order_by(Assignment.id))]
+        result = conn.execute(q.order_by(Assignment.id))
+        keys = list(result.keys())
+        return [dict(zip(keys, r, strict=True)) for r in result]
 
 
 def venture_assignments(store: Store, ids: Sequence[str], *, hidden: Hidden | None = None) -> pd.DataFrame:
@@ -330,9 +390,10 @@ def latest_machine_coder(store: Store) -> str | None:
 
 # -- project settings -----------------------------------------------------------------------------
 def get_setting(store: Store, key: str) -> dict[str, Any] | None:
-    with store.session() as session:
-        row = session.get(ProjectSetting, key)
-        return dict(row.value) if row is not None else None
+    # a Core query: every page reads the working codebook's version, an ORM session costs more
+    with store.engine.connect() as conn:
+        value = conn.execute(select(ProjectSetting.value).where(ProjectSetting.key == key)).scalar()
+    return dict(value) if value is not None else None
 
 
 def put_setting(store: Store, key: str, value: dict[str, Any]) -> None:

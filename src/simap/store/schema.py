@@ -216,3 +216,9 @@ class ProjectSetting(Base):
 # attached to the assignments table by migration 0002 (the venture list filters by coder and score)
 Index("ix_assignments_coder", Assignment.coder, Assignment.venture_id)
 Index("ix_assignments_code_score", Assignment.code_id, Assignment.score, Assignment.venture_id)
+
+# migration 0003: the venture list's order (a page is an index range) and its status filter; the
+# full-text search tables/indexes of that migration (FTS5 on SQLite, tsvector on PostgreSQL) are
+# dialect-specific DDL and not part of this metadata
+Index("ix_ventures_name", Venture.name, Venture.id)
+Index("ix_assignments_status", Assignment.status, Assignment.venture_id)
