@@ -3,9 +3,7 @@ SIMAP_TEST_DATABASE_URL is set), the app, and logged-in clients for each role.""
 
 from __future__ import annotations
 
-import os
 import re
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -78,23 +76,9 @@ def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def db_target(tmp_path: Any) -> Iterator[str]:
-    """A fresh database: a SQLite file, or a new schema on SIMAP_TEST_DATABASE_URL."""
-    url = os.environ.get("SIMAP_TEST_DATABASE_URL")
-    if not url:
-        yield str(tmp_path / "project.db")
-        return
-    import sqlalchemy as sa
-
-    schema = "t_" + uuid.uuid4().hex[:12]
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    sep = "&" if "?" in url else "?"
-    yield f"{url}{sep}options=-csearch_path%3D{schema}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-    admin.dispose()
+def db_target(database: str) -> str:
+    """A fresh database (see the ``database`` fixture in tests/conftest.py)."""
+    return database
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ all decisions: precision, recall, F1, Cohen's kappa and Krippendorff's alpha (no
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,12 +36,13 @@ class AgreementReport:
         }
 
 
-def load_gold(path: str | Path) -> dict[str, set[str]]:
-    """Gold labels: JSONL lines ``{"id": ..., "codes": [...]}`` (other keys are ignored)."""
+def coded_records(path: str | Path, *, what: str = "gold file") -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, record) of a JSONL file of ``{"id": ..., "codes": [...], ...}`` lines, validated:
+    a non-empty id and a list of code ids; blank lines are skipped."""
     path = Path(path)
     if not path.exists():
-        raise NotFound(f"gold file {str(path)!r} does not exist.", hint="check the path")
-    gold: dict[str, set[str]] = {}
+        raise NotFound(f"{what} {str(path)!r} does not exist.", hint="check the path")
+    shape = 'each line must be {"id": ..., "codes": [...]}'
     with path.open(encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, 1):
             if not line.strip():
@@ -50,18 +51,15 @@ def load_gold(path: str | Path) -> dict[str, set[str]]:
                 rec = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise InvalidInput(
-                    f"not valid JSON ({exc.msg}).",
-                    source=str(path),
-                    line=lineno,
-                    hint='each line must be {"id": ..., "codes": [...]}',
+                    f"not valid JSON ({exc.msg}).", source=str(path), line=lineno, hint=shape
                 ) from None
-            if not isinstance(rec, dict) or "id" not in rec:
+            if not isinstance(rec, dict) or not str(rec.get("id") or "").strip():
                 raise InvalidInput(
-                    "expected an object with an 'id'.",
+                    "expected an object with a non-empty 'id'.",
                     source=str(path),
                     line=lineno,
                     field="id",
-                    hint='each line must be {"id": ..., "codes": [...]}',
+                    hint=shape,
                 )
             codes = rec.get("codes", [])
             if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
@@ -72,8 +70,12 @@ def load_gold(path: str | Path) -> dict[str, set[str]]:
                     field="codes",
                     hint='write e.g. "codes": ["B2", "DP4"]',
                 )
-            gold[str(rec["id"])] = set(codes)
-    return gold
+            yield lineno, rec
+
+
+def load_gold(path: str | Path) -> dict[str, set[str]]:
+    """Gold labels: JSONL lines ``{"id": ..., "codes": [...]}`` (other keys are ignored)."""
+    return {str(rec["id"]).strip(): set(rec.get("codes", [])) for _, rec in coded_records(path)}
 
 
 def _binary_kappa(a: np.ndarray, b: np.ndarray) -> float:

@@ -16,7 +16,6 @@ reported.
 from __future__ import annotations
 
 import csv
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ import pandas as pd
 
 from simap.codebook.schema import Codebook
 from simap.errors import InvalidInput, NotFound
+from simap.review.agreement import coded_records
 from simap.store import repo
 from simap.store.db import Store
 
@@ -100,48 +100,19 @@ def read_human_codes(path: str | Path, codebook: Codebook) -> dict[str, dict[str
                     )
         return out
 
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InvalidInput(
-                    f"not valid JSON ({exc.msg}).",
-                    source=str(path),
-                    line=lineno,
-                    hint='each line must be {"id": ..., "codes": [...], "evidence": {...}}',
-                ) from None
-            if not isinstance(rec, dict) or not str(rec.get("id") or "").strip():
-                raise InvalidInput(
-                    "expected an object with a non-empty 'id'.",
-                    source=str(path),
-                    line=lineno,
-                    field="id",
-                    hint='each line must be {"id": ..., "codes": [...]}',
-                )
-            codes = rec.get("codes", [])
-            if not isinstance(codes, list):
-                raise InvalidInput(
-                    f"'codes' must be a list of code ids; got {codes!r}.",
-                    source=str(path),
-                    line=lineno,
-                    field="codes",
-                    hint='write e.g. "codes": ["B2", "DP4"]',
-                )
-            evidence = rec.get("evidence") or {}
-            if not isinstance(evidence, dict):
-                raise InvalidInput(
-                    f"'evidence' must map code ids to quotes; got {type(evidence).__name__}.",
-                    source=str(path),
-                    line=lineno,
-                    field="evidence",
-                    hint='write e.g. "evidence": {"B2": "collects field data"}',
-                )
-            entry = out.setdefault(str(rec["id"]).strip(), {})
-            for code in codes:
-                entry.setdefault(check(code, lineno, "codes"), []).extend(_quotes(evidence.get(code)))
+    for lineno, rec in coded_records(path, what="human codes file"):
+        evidence = rec.get("evidence") or {}
+        if not isinstance(evidence, dict):
+            raise InvalidInput(
+                f"'evidence' must map code ids to quotes; got {type(evidence).__name__}.",
+                source=str(path),
+                line=lineno,
+                field="evidence",
+                hint='write e.g. "evidence": {"B2": "collects field data"}',
+            )
+        entry = out.setdefault(str(rec["id"]).strip(), {})
+        for code in rec.get("codes", []):
+            entry.setdefault(check(code, lineno, "codes"), []).extend(_quotes(evidence.get(code)))
     return out
 
 
