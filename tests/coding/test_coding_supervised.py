@@ -36,6 +36,18 @@ DOCS = pd.DataFrame(
     ]
 )
 
+# which tiny-codebook codes each of DOCS' ventures has
+TRUTH: dict[str, list[str]] = {
+    "v0": ["DATA"],
+    "v1": ["OPEN"],
+    "v2": [],
+    "v3": ["DATA"],
+    "v4": ["OPEN"],
+    "v5": [],
+    "v6": ["DATA"],
+    "v7": [],
+}
+
 
 def labels_for(ids: dict[str, list[str]], codes: list[str]) -> pd.DataFrame:
     rows = [(v, c, "accepted" if c in have else "rejected", []) for v, have in ids.items() for c in codes]
@@ -50,16 +62,7 @@ def test_best_f1_threshold() -> None:
 
 def test_supervised_learns_and_records_cv(tiny_codebook, fake_embedder) -> None:
     seg = segment_documents(DOCS)
-    truth = {
-        "v0": ["DATA"],
-        "v1": ["OPEN"],
-        "v2": [],
-        "v3": ["DATA"],
-        "v4": ["OPEN"],
-        "v5": [],
-        "v6": ["DATA"],
-        "v7": [],
-    }
+    truth = TRUTH
     labels = labels_for(truth, tiny_codebook.ids())
     coder = SupervisedCoder(fake_embedder, folds=2, min_positives=2).fit(
         tiny_codebook, segments=seg, labels=labels
@@ -70,18 +73,6 @@ def test_supervised_learns_and_records_cv(tiny_codebook, fake_embedder) -> None:
     json.dumps(coder.get_params())
     zero = SupervisedCoder(fake_embedder).fit(tiny_codebook, segments=seg, labels=labels.iloc[0:0])
     assert zero.n_labels_ == 0  # works from no label at all: the codebook prior
-
-
-TRUTH = {
-    "v0": ["DATA"],
-    "v1": ["OPEN"],
-    "v2": [],
-    "v3": ["DATA"],
-    "v4": ["OPEN"],
-    "v5": [],
-    "v6": ["DATA"],
-    "v7": [],
-}
 
 
 def test_offset_logistic_keeps_the_prior_and_learns() -> None:
@@ -140,16 +131,7 @@ def test_supervised_rejects_unknown_codes(tiny_codebook, fake_embedder) -> None:
 
 def test_learning_curve_and_chart(tiny_codebook, fake_embedder) -> None:
     seg = segment_documents(DOCS)
-    truth = {
-        "v0": ["DATA"],
-        "v1": ["OPEN"],
-        "v2": [],
-        "v3": ["DATA"],
-        "v4": ["OPEN"],
-        "v5": [],
-        "v6": ["DATA"],
-        "v7": [],
-    }
+    truth = TRUTH
     curve = learning_curve(
         tiny_codebook, seg, labels_for(truth, tiny_codebook.ids()), fake_embedder, sizes=[0, 2, 6], folds=2
     )

@@ -22,6 +22,7 @@ from sqlalchemy import and_, column, exists, func, literal_column, not_, or_, se
 
 from simap.batches import ASSIGNMENT_COLUMNS
 from simap.errors import InvalidInput, NotFound, expected
+from simap.store import repo
 from simap.store.db import Store
 from simap.store.schema import (
     Assignment,
@@ -318,16 +319,7 @@ def facets(store: Store) -> dict[str, list[str]]:
 def venture_events(store: Store, venture_id: str, *, limit: int = 200) -> list[dict[str, Any]]:
     """Events about a venture: its own (import) and those of its codes (``<venture>:<code>``)."""
     q = (
-        select(
-            Event.id,
-            Event.ts,
-            Event.actor,
-            Event.action,
-            Event.entity,
-            Event.entity_id,
-            Event.before,
-            Event.after,
-        )
+        select(*repo.EVENT_FIELDS)
         .where(
             or_(
                 Event.entity_id == venture_id,

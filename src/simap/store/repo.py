@@ -515,21 +515,21 @@ def coders(store: Store) -> pd.DataFrame:
         return pd.DataFrame([tuple(r) for r in conn.execute(q)], columns=["coder", "source", "n"])
 
 
+EVENT_FIELDS = (
+    Event.id,
+    Event.ts,
+    Event.actor,
+    Event.action,
+    Event.entity,
+    Event.entity_id,
+    Event.before,
+    Event.after,
+)
+"""The columns of an event as the review pages and exports show it."""
+
+
 def load_events(store: Store, *, entity_id: str | None = None, limit: int = 1000) -> pd.DataFrame:
-    q = (
-        select(
-            Event.id,
-            Event.ts,
-            Event.actor,
-            Event.action,
-            Event.entity,
-            Event.entity_id,
-            Event.before,
-            Event.after,
-        )
-        .order_by(Event.id.desc())
-        .limit(limit)
-    )
+    q = select(*EVENT_FIELDS).order_by(Event.id.desc()).limit(limit)
     if entity_id is not None:
         q = q.where(Event.entity_id == entity_id)
     with store.engine.connect() as conn:

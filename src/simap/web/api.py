@@ -144,9 +144,8 @@ def venture(request: Request, venture_id: str, account: Viewer) -> dict[str, Any
     )
 
 
-@router.post("/ventures/{venture_id}/codes/{code_id}/accept", summary="Accept a code")
-def accept(
-    request: Request, venture_id: str, code_id: str, account: Analyst, body: DecisionIn | None = None
+def _decide(
+    request: Request, venture_id: str, code_id: str, user: str, status: str, body: DecisionIn | None
 ) -> Any:
     body = body or DecisionIn()
     return actions.decide(
@@ -154,28 +153,25 @@ def accept(
         codebook_of(request),
         venture_id=venture_id,
         code_id=code_id,
-        user=account.username,
-        status="accepted",
+        user=user,
+        status=status,
         memo=body.memo,
         spans=_spans(body.evidence),
     )
+
+
+@router.post("/ventures/{venture_id}/codes/{code_id}/accept", summary="Accept a code")
+def accept(
+    request: Request, venture_id: str, code_id: str, account: Analyst, body: DecisionIn | None = None
+) -> Any:
+    return _decide(request, venture_id, code_id, account.username, "accepted", body)
 
 
 @router.post("/ventures/{venture_id}/codes/{code_id}/reject", summary="Reject a code")
 def reject(
     request: Request, venture_id: str, code_id: str, account: Analyst, body: DecisionIn | None = None
 ) -> Any:
-    body = body or DecisionIn()
-    return actions.decide(
-        store_of(request),
-        codebook_of(request),
-        venture_id=venture_id,
-        code_id=code_id,
-        user=account.username,
-        status="rejected",
-        memo=body.memo,
-        spans=_spans(body.evidence),
-    )
+    return _decide(request, venture_id, code_id, account.username, "rejected", body)
 
 
 @router.post("/ventures/{venture_id}/codes", summary="Add a code with evidence and a memo")

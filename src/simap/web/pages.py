@@ -191,25 +191,14 @@ async def decide(
     store, book = store_of(request), codebook_of(request)
     memo = memo.strip() if memo and memo.strip() else None
     spans = spans_from(field, start, end)
-    if action == "accept":
+    if action in ("accept", "reject"):
         actions.decide(
             store,
             book,
             venture_id=venture_id,
             code_id=code_id,
             user=me.username,
-            status="accepted",
-            memo=memo,
-            spans=spans,
-        )
-    elif action == "reject":
-        actions.decide(
-            store,
-            book,
-            venture_id=venture_id,
-            code_id=code_id,
-            user=me.username,
-            status="rejected",
+            status="accepted" if action == "accept" else "rejected",
             memo=memo,
             spans=spans,
         )
