@@ -31,6 +31,12 @@ from simap.ingest import read
 from simap.ingest.segment import segment_documents
 
 BACKEND = "static"
+# every registry entry declares at least one SDG; organisations, types and sectors are registry fields
+SDG_PARAMS = {
+    "level": "venture",
+    "at_least_one": True,
+    "context_fields": ("organizations", "types", "sectors"),
+}
 
 
 def labels_frame(truth: dict[str, set[str]], codes: list[str], evidence: dict | None = None) -> pd.DataFrame:
@@ -105,9 +111,9 @@ def ntee() -> dict[str, object]:
         t1 = time.perf_counter()
         labels = labels_frame({v: {y_of[v]} for v in train}, book.ids())
         coder = SupervisedCoder(emb).fit(
-            book, segments=seg[seg["venture_id"].isin(set(train))], labels=labels
+            book, segments=seg[seg["venture_id"].isin(set(train))], labels=labels, ventures=batch.ventures
         )
-        out = coder.predict(seg[seg["venture_id"].isin(set(test))])
+        out = coder.predict(seg[seg["venture_id"].isin(set(test))], ventures=batch.ventures)
         best = out.loc[out.groupby("venture_id")["score"].idxmax()]
         pred["supervised"].update(dict(zip(best["venture_id"], best["code_id"], strict=True)))
         t_sup += time.perf_counter() - t1
@@ -159,12 +165,13 @@ def sdg() -> dict[str, object]:
     for f in range(5):
         train = [v for v in ids if fold[v] != f]
         test = [v for v in ids if fold[v] == f]
-        coder = SupervisedCoder(emb, level="venture").fit(
+        coder = SupervisedCoder(emb, **SDG_PARAMS).fit(
             book,
             segments=seg[seg["venture_id"].isin(set(train))],
             labels=labels_frame({v: truth[v] for v in train}, book.ids()),
+            ventures=batch.ventures,
         )
-        out = coder.predict(seg[seg["venture_id"].isin(set(test))])
+        out = coder.predict(seg[seg["venture_id"].isin(set(test))], ventures=batch.ventures)
         sup.update({v: set(g.loc[g["score"] >= 0.5, "code_id"]) for v, g in out.groupby("venture_id")})
     t_sup = time.perf_counter() - t0
     mlb = MultiLabelBinarizer(classes=book.ids()).fit([book.ids()])

@@ -18,6 +18,7 @@ from rich.table import Column, Table
 
 from simap.defaults import DEFAULT_CODEBOOK, DEFAULT_EMBEDDER, DEFAULT_MIN_SCORE, DEFAULT_WORKERS
 from simap.errors import SimapError
+from simap.review.commands import AtLeastOneOpt, ContextFieldOpt, coder_params
 
 app = typer.Typer(
     help="simap: Social Innovation Mapping. Import, code, map and evaluate ventures.",
@@ -222,6 +223,8 @@ def evaluate_cmd(
     embedder: Annotated[
         str, typer.Option("--embedder", "-e", help="With --cv: embedding backend.")
     ] = DEFAULT_EMBEDDER,
+    context_field: ContextFieldOpt = None,
+    at_least_one: AtLeastOneOpt = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Compare stored codes with gold labels, or cross-validate the learning coder (--cv K)."""
@@ -229,7 +232,12 @@ def evaluate_cmd(
         from simap.coding.training import learning_curve_svg
 
         with _project(project) as proj, _progress() as bar:
-            curve = proj.cross_validate(k=cv, embedder=embedder, progress=_RichProgress(bar))
+            curve = proj.cross_validate(
+                k=cv,
+                embedder=embedder,
+                params=coder_params(context_field, at_least_one),
+                progress=_RichProgress(bar),
+            )
         if as_json:
             console.print_json(curve.to_json(orient="records"))
         else:

@@ -166,7 +166,8 @@ class Project:
                 chunk = ids[i : i + batch_ventures]
                 segments = repo.load_segments(self.store, chunk)
                 n_segments += len(segments)
-                parts.append(predict_parallel(machine, segments, workers=workers))
+                context = ventures[ventures["id"].isin(set(chunk))] if coder == "supervised" else None
+                parts.append(predict_parallel(machine, segments, workers=workers, ventures=context))
                 progress("code", min(i + batch_ventures, len(ids)), len(ids))
             suggestions = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
             n = repo.save_machine_suggestions(
@@ -271,9 +272,11 @@ class Project:
         codebook: str | Codebook | None = None,
         embedder: str = DEFAULT_EMBEDDER,
         sizes: list[int] | None = None,
+        params: dict[str, Any] | None = None,
         progress: Progress = _no_progress,
     ) -> pd.DataFrame:
-        """Cross-validated learning curve from the stored human labels (``simap evaluate --cv K``)."""
+        """Cross-validated learning curve from the stored human labels (``simap evaluate --cv K``);
+        ``params`` go to the learning coder, as in :meth:`train`."""
         from simap.coding.training import human_labels, learning_curve
         from simap.embed import get_embedder
 
@@ -284,9 +287,17 @@ class Project:
                 f"no human decisions on codebook {book.name!r} to cross-validate.",
                 hint="run `simap import-codes FILE --coder NAME` or review some ventures",
             )
-        segments = repo.load_segments(self.store, sorted(set(labels["venture_id"])))
+        ids = sorted(set(labels["venture_id"]))
         return learning_curve(
-            book, segments, labels, get_embedder(embedder), sizes=sizes, folds=k, progress=progress
+            book,
+            repo.load_segments(self.store, ids),
+            labels,
+            get_embedder(embedder),
+            sizes=sizes,
+            folds=k,
+            params=params,
+            progress=progress,
+            ventures=repo.load_ventures(self.store, ids),
         )
 
     def _codebook_or_default(self, codebook: str | Codebook | None) -> Codebook:

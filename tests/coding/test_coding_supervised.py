@@ -208,9 +208,118 @@ def test_cli_review_loop_and_cv(demo: Project, project_path: Path, tmp_path: Pat
     )
     assert out.exit_code == 0, out.output
     assert "Learning curve" in out.output and (tmp_path / "curve.svg").exists()
-    out = runner.invoke(app, ["train", "-p", db, "--embedder", "fake"])
+    out = runner.invoke(
+        app, ["train", "-p", db, "--embedder", "fake", "--context-field", "organizations", "--at-least-one"]
+    )
     assert out.exit_code == 0, out.output
     assert "Re-coded" in out.output
+    from sqlalchemy import select
+
+    from simap.store.schema import Run
+
+    with demo.store.session() as session:
+        trained = session.execute(
+            select(Run.params).where(Run.kind == "train").order_by(Run.id.desc())
+        ).first()[0]
+    assert trained["context_fields"] == ["organizations"] and trained["at_least_one"] is True
     out = runner.invoke(app, ["code", "-p", db, "--coder", "supervised", "--workers", "1"])
     assert out.exit_code == 0, out.output
     assert "supervised:" in out.output
+
+
+# -- venture level: single-label taxonomies and multi-label tags ------------------------------
+SECTORS = {
+    "name": "sectors",
+    "title": "Two sectors",
+    "label_mode": "single",
+    "kinds": ["sector"],
+    "codes": [
+        {
+            "id": "M",
+            "kind": "sector",
+            "name": "Public safety",
+            "definition": "Fire departments, rescue squads and ambulance services.",
+            "examples": ["The volunteer fire company protects the township.", "A rescue squad."],
+        },
+        {
+            "id": "X",
+            "kind": "sector",
+            "name": "Religion",
+            "definition": "Churches, congregations and ministries.",
+            "examples": ["The church holds worship services.", "A ministry of the congregation."],
+        },
+    ],
+}
+
+VENTURES = pd.DataFrame(
+    [
+        ("f1", "Elm Volunteer Fire Company", None, "Public safety", None, {"org": "county", "label": "M"}),
+        ("f2", "Oak Rescue Squad", None, None, None, {"org": "county", "label": "M"}),
+        ("c1", "St Anne Church", "Kenya", None, None, {"org": "diocese", "label": "X"}),
+        ("c2", "Grace Ministry", None, None, None, {"org": "diocese", "label": "X"}),
+        ("f3", "Pine Fire Department", None, None, None, {"org": "county", "label": "M"}),
+        ("c3", "First Baptist Church", None, None, None, {"org": "diocese", "label": "X"}),
+    ],
+    columns=["id", "name", "country", "sector", "year", "metadata"],
+).assign(source="test")
+NEUTRAL = segment_documents(
+    pd.DataFrame(
+        [{"venture_id": v, "field": "mission", "text": "We serve our community."} for v in VENTURES["id"]]
+    )
+)
+
+
+def test_venture_context_reads_metadata_only_when_named() -> None:
+    from simap.coding.supervised import venture_context
+
+    ctx = venture_context(VENTURES)
+    assert ctx["f1"] == "Elm Volunteer Fire Company sector_public_safety"
+    assert ctx["c1"] == "St Anne Church country_kenya"
+    assert "label" not in " ".join(ctx.values())  # metadata, labels included, is never read unasked
+    assert venture_context(VENTURES, ("org",))["f2"] == "Oak Rescue Squad org_county"
+
+
+def test_single_label_model_reads_names_and_starts_from_the_codebook(fake_embedder) -> None:
+    from simap.codebook import from_dict
+
+    book = from_dict(SECTORS)
+    # one labelled venture per class: the codebook's own texts supply the rest
+    labels = labels_for({"f1": ["M"], "c1": ["X"]}, book.ids())
+    coder = SupervisedCoder(fake_embedder).fit(book, segments=NEUTRAL, labels=labels, ventures=VENTURES)
+    assert coder.level_ == "venture" and coder.get_params()["augment"] is True
+    out = coder.predict(NEUTRAL, ventures=VENTURES)
+    chosen = out[out["score"] >= 0.5]
+    assert chosen.groupby("venture_id").size().eq(1).all() and len(chosen) == len(VENTURES)
+    # the texts are identical: only the names tell fire companies from churches
+    assert dict(zip(chosen["venture_id"], chosen["code_id"], strict=True)) == {
+        "f1": "M", "f2": "M", "f3": "M", "c1": "X", "c2": "X", "c3": "X"
+    }  # fmt: skip
+    with pytest.raises(InvalidInput, match="two classes"):
+        SupervisedCoder(fake_embedder, augment=False).fit(book, segments=NEUTRAL, labels=labels.iloc[:2])
+    with pytest.raises(InvalidInput, match="venture_model"):
+        SupervisedCoder(fake_embedder, venture_model="forest").fit(book, segments=NEUTRAL, labels=labels)
+
+
+def test_multi_label_venture_model_context_fields_and_at_least_one(tiny_codebook, fake_embedder) -> None:
+    ventures = VENTURES.assign(name="Anon", sector=None, country=None)  # only the metadata differs
+    truth = {
+        v: (["DATA"] if m["org"] == "county" else ["OPEN"])
+        for v, m in zip(ventures["id"], ventures["metadata"], strict=True)
+    }
+    labels = labels_for(truth, tiny_codebook.ids())
+    params = {"level": "venture", "folds": 2, "min_positives": 2, "augment": False}
+    blind = SupervisedCoder(fake_embedder, **params).fit(
+        tiny_codebook, segments=NEUTRAL, labels=labels, ventures=ventures
+    )
+    seeing = SupervisedCoder(fake_embedder, context_fields=["org"], at_least_one=True, **params).fit(
+        tiny_codebook, segments=NEUTRAL, labels=labels, ventures=ventures
+    )
+    assert seeing.get_params()["context_fields"] == ["org"]
+    out = seeing.predict(NEUTRAL, ventures=ventures)
+    present = out[out["score"] >= 0.5]
+    assert set(present["venture_id"]) == set(ventures["id"])  # at least one code each
+    best = out.loc[out.groupby("venture_id")["score"].idxmax()]
+    learned = dict(zip(best["venture_id"], best["code_id"], strict=True))
+    assert learned == {v: codes[0] for v, codes in truth.items()}  # learned from "org" alone
+    raw_blind = blind.predict(NEUTRAL, ventures=ventures)["raw"]
+    assert raw_blind.nunique() <= 2  # without the field every venture looks the same

@@ -88,7 +88,9 @@ def train(
     segments = repo.load_segments(store, ids)
     coder = SupervisedCoder(embedder, **(params or {}))
     corpus = repo.load_segments(store)["text"].tolist() if not getattr(embedder, "cacheable", True) else None
-    coder.fit(codebook, corpus=corpus, segments=segments, labels=labels)
+    coder.fit(
+        codebook, corpus=corpus, segments=segments, labels=labels, ventures=repo.load_ventures(store, ids)
+    )
     run_id = repo.start_run(
         store, kind="train", codebook_version=version, model=coder.key, params=coder.get_params()
     )
@@ -187,6 +189,7 @@ def learning_curve(
     seed: int = 0,
     params: dict[str, Any] | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    ventures: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Cross-validated scores of the learning coder trained on n = ``sizes`` labelled ventures.
 
@@ -226,8 +229,9 @@ def learning_curve(
                 corpus=corpus,
                 segments=segments[segments["venture_id"].isin(train_ids)],
                 labels=labels[labels["venture_id"].isin(train_ids)],
+                ventures=ventures,
             )
-            out = coder.predict(test_seg)
+            out = coder.predict(test_seg, ventures=ventures)
             present = out[out["score"] >= 0.5]
             for v in test:
                 preds[n][v] = set(present.loc[present["venture_id"] == v, "code_id"])

@@ -56,6 +56,29 @@ def import_codes_cmd(
         )
 
 
+ContextFieldOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--context-field",
+        help="Venture-level models: also read this metadata field (e.g. organizations). Repeatable.",
+    ),
+]
+AtLeastOneOpt = Annotated[
+    bool,
+    typer.Option("--at-least-one", help="Multi-label venture-level models: each venture gets its best code."),
+]
+
+
+def coder_params(context_fields: list[str] | None, at_least_one: bool) -> dict[str, Any] | None:
+    """Learning-coder parameters from the CLI options (None: the defaults)."""
+    params: dict[str, Any] = {}
+    if context_fields:
+        params["context_fields"] = tuple(context_fields)
+    if at_least_one:
+        params["at_least_one"] = True
+    return params or None
+
+
 def train_cmd(
     project: ProjectOpt = DEFAULT_PROJECT_FILE,
     embedder: Annotated[str, typer.Option("--embedder", "-e")] = DEFAULT_EMBEDDER,
@@ -64,10 +87,17 @@ def train_cmd(
     finetune: Annotated[
         bool, typer.Option("--finetune", help="First fine-tune MiniLM on the labels (CPU, SetFit-style).")
     ] = False,
+    context_field: ContextFieldOpt = None,
+    at_least_one: AtLeastOneOpt = False,
 ) -> None:
     """Train the learning coder on the human decisions; save it with its CV scores; re-code."""
     with _project(project) as proj:
-        result = proj.train(embedder=embedder, coders=coder, finetune=finetune)
+        result = proj.train(
+            embedder=embedder,
+            coders=coder,
+            finetune=finetune,
+            params=coder_params(context_field, at_least_one),
+        )
         console.print(
             f"[green]Trained[/green] {result.coder} on {result.labels} ventures ({result.positives} "
             f"accepted codes) in {result.seconds:.1f}s; saved {result.path}"
