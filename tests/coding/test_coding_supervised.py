@@ -323,3 +323,39 @@ def test_multi_label_venture_model_context_fields_and_at_least_one(tiny_codebook
     assert learned == {v: codes[0] for v, codes in truth.items()}  # learned from "org" alone
     raw_blind = blind.predict(NEUTRAL, ventures=ventures)["raw"]
     assert raw_blind.nunique() <= 2  # without the field every venture looks the same
+
+
+def test_cli_single_label_loop_with_a_codebook_file(tmp_path: Path) -> None:
+    import yaml
+
+    book = tmp_path / "sectors.yaml"
+    book.write_text(yaml.safe_dump(SECTORS), encoding="utf-8")
+    names = ["Elm Fire Company", "Oak Rescue Squad", "Ash Fire Department", "Pine Fire Company"]
+    names += ["St Anne Church", "Grace Ministry", "First Baptist Church", "Hope Church"]
+    data = tmp_path / "orgs.jsonl"
+    data.write_text(
+        "".join(
+            json.dumps({"id": f"o{i}", "name": n, "mission": "We serve our community."}) + "\n"
+            for i, n in enumerate(names)
+        )
+    )
+    coded = tmp_path / "coded.jsonl"
+    coded.write_text(
+        "".join(json.dumps({"id": f"o{i}", "codes": ["M" if i < 4 else "X"]}) + "\n" for i in (0, 1, 4, 5))
+    )
+    db = str(tmp_path / "orgs.db")
+    runner = CliRunner()
+    for args in (
+        ["import", str(data), "-p", db],
+        ["import-codes", str(coded), "--coder", "ana", "-c", str(book), "-p", db],
+        ["train", "-p", db, "-e", "fake", "-c", str(book)],  # re-codes with the same codebook
+        ["evaluate", "-p", db, "--cv", "2", "-e", "fake", "-c", str(book)],
+    ):
+        out = runner.invoke(app, args)
+        assert out.exit_code == 0, (args, out.output)
+    with Project.open(db) as proj:
+        a = proj.assignments(proj.current_codebook(str(book)))
+    chosen = a[(a["source"] == "machine") & (a["score"] >= 0.5)]
+    assert dict(zip(chosen["venture_id"], chosen["code_id"], strict=True)) == {
+        f"o{i}": "M" if i < 4 else "X" for i in range(8)
+    }

@@ -63,6 +63,7 @@ class TrainResult:
     positives: int
     cv: dict[str, Any]
     seconds: float
+    codebook: Codebook | None = None  # the codebook (and version) the model was trained for
 
 
 def train(
@@ -125,6 +126,7 @@ def train(
         positives=positives,
         cv=coder.cv_,
         seconds=time.perf_counter() - t0,
+        codebook=codebook,
     )
 
 

@@ -56,6 +56,10 @@ def import_codes_cmd(
         )
 
 
+CodebookOpt = Annotated[
+    str | None,
+    typer.Option("--codebook", "-c", help="Codebook to learn (default: the last one coded)."),
+]
 ContextFieldOpt = Annotated[
     list[str] | None,
     typer.Option(
@@ -87,12 +91,14 @@ def train_cmd(
     finetune: Annotated[
         bool, typer.Option("--finetune", help="First fine-tune MiniLM on the labels (CPU, SetFit-style).")
     ] = False,
+    codebook: CodebookOpt = None,
     context_field: ContextFieldOpt = None,
     at_least_one: AtLeastOneOpt = False,
 ) -> None:
     """Train the learning coder on the human decisions; save it with its CV scores; re-code."""
     with _project(project) as proj:
         result = proj.train(
+            codebook=codebook,
             embedder=embedder,
             coders=coder,
             finetune=finetune,
@@ -105,7 +111,7 @@ def train_cmd(
         if result.cv:
             console.print(f"cross-validated pooled F1 {result.cv.get('pooled_f1')} ({result.cv.get('note')})")
         if recode:
-            code = proj.code(coder="supervised")
+            code = proj.code(coder="supervised", codebook=result.codebook)
             console.print(f"Re-coded {code.ventures} ventures with {code.coder} (run {code.run_id}).")
 
 
