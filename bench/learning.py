@@ -8,11 +8,13 @@
    baseline side by side; ``ntee_curve`` gives accuracy by number of training records;
 3. SDG labels on dpg_ventures.jsonl (multi-label, 5-fold): zero-shot with the `sdg` codebook,
    supervised with its ablations, a TF-IDF + logistic-regression baseline, and the default's
-   micro-F1 at a score cut chosen on the answers (an optimistic ceiling).
+   micro-F1 at a score cut chosen on the answers (an optimistic ceiling); ``sdg_curve`` gives
+   the scores by number of labelled ventures.
 
 Training time per fold and coding speed are reported for each configuration.
 
-    python bench/learning.py [dev] [dev_retrain] [ntee] [ntee_curve] [sdg]   # default: dev ntee sdg
+    python bench/learning.py [dev] [dev_retrain] [ntee] [ntee_curve] [sdg] [sdg_curve]
+    (default: dev ntee sdg)
 """
 
 from __future__ import annotations
@@ -229,20 +231,42 @@ SDG_VARIANTS: dict[str, tuple[dict[str, object], bool]] = {
 }
 
 
-def sdg() -> dict[str, object]:
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import MultiLabelBinarizer
-
+def sdg_data() -> tuple[Any, pd.DataFrame, cb.Codebook, dict[str, set[str]], list[str], Any]:
+    """The DPG file read and segmented, the `sdg` codebook, the declared SDGs, the ids that
+    declare at least one, and the embedder."""
     batch = read(_common.shared("dpg_ventures.jsonl"))
-    seg = segment_documents(batch.documents)
-    book = cb.load("sdg")
     truth = {
         v: {f"SDG{n}" for n in (m.get("sdgs") or [])}
         for v, m in zip(batch.ventures["id"], batch.ventures["metadata"], strict=True)
     }
     ids = [v for v in batch.ventures["id"] if truth[v]]
-    emb = get_embedder(BACKEND)
+    return batch, segment_documents(batch.documents), cb.load("sdg"), truth, ids, get_embedder(BACKEND)
+
+
+def sdg_curve() -> dict[str, object]:
+    """SDG suggestions by number of labelled ventures, through the product's own learning curve
+    (``simap evaluate --cv 5``): pooled F1 is micro-F1."""
+    batch, seg, book, truth, ids, emb = sdg_data()
+    curve = learning_curve(
+        book,
+        seg[seg["venture_id"].isin(set(ids))],
+        labels_frame({v: truth[v] for v in ids}, book.ids()),
+        emb,
+        sizes=[0, 25, 50, 100, 200, 400, 572],
+        folds=5,
+        params=SDG_PARAMS,
+        ventures=batch.ventures,
+    )
+    print(curve.to_string(index=False))
+    return {"curve": curve.to_dict("records")}
+
+
+def sdg() -> dict[str, object]:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import MultiLabelBinarizer
+
+    batch, seg, book, truth, ids, emb = sdg_data()
     mlb = MultiLabelBinarizer(classes=book.ids()).fit([book.ids()])
     yt = mlb.transform([truth[v] for v in ids])
     pred: dict[str, dict[str, set[str]]] = {"zeroshot": {}, **{k: {} for k in SDG_VARIANTS}, "tfidf_lr": {}}
