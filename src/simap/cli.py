@@ -18,7 +18,7 @@ from rich.table import Column, Table
 
 from simap.defaults import DEFAULT_CODEBOOK, DEFAULT_EMBEDDER, DEFAULT_MIN_SCORE, DEFAULT_WORKERS
 from simap.errors import SimapError
-from simap.review.commands import AtLeastOneOpt, CodebookOpt, ContextFieldOpt, coder_params
+from simap.review.commands import AtLeastOneOpt, CodebookOpt, ContextFieldOpt, LevelOpt, coder_params
 
 app = typer.Typer(
     help="simap: Social Innovation Mapping. Import, code, map and evaluate ventures.",
@@ -224,6 +224,7 @@ def evaluate_cmd(
         str, typer.Option("--embedder", "-e", help="With --cv: embedding backend.")
     ] = DEFAULT_EMBEDDER,
     codebook: CodebookOpt = None,
+    level: LevelOpt = "auto",
     context_field: ContextFieldOpt = None,
     at_least_one: AtLeastOneOpt = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
@@ -237,7 +238,7 @@ def evaluate_cmd(
                 k=cv,
                 codebook=codebook,
                 embedder=embedder,
-                params=coder_params(context_field, at_least_one),
+                params=coder_params(level, context_field, at_least_one),
                 progress=_RichProgress(bar),
             )
         if as_json:

@@ -211,6 +211,22 @@ def test_cli_review_loop_and_cv(demo: Project, project_path: Path, tmp_path: Pat
     out = runner.invoke(
         app, ["train", "-p", db, "--embedder", "fake", "--context-field", "organizations", "--at-least-one"]
     )
+    assert isinstance(out.exception, InvalidInput) and "--level venture" in str(out.exception)  # not ignored
+    out = runner.invoke(
+        app,
+        [
+            "train",
+            "-p",
+            db,
+            "-e",
+            "fake",
+            "--level",
+            "venture",
+            "--context-field",
+            "organizations",
+            "--at-least-one",
+        ],
+    )
     assert out.exit_code == 0, out.output
     assert "Re-coded" in out.output
     from sqlalchemy import select

@@ -259,6 +259,13 @@ class SupervisedCoder(ZeroShotCoder):
                 field="method",
                 hint="use method='stack' (default)",
             )
+        if level == "sentence" and (self.context_fields or self.at_least_one):
+            raise InvalidInput(
+                "context_fields and at_least_one apply to the venture-level model only; with "
+                f"level={self.level!r} codebook {codebook.name!r} gets the sentence-level model.",
+                field="level",
+                hint="ask for the venture-level model: level='venture' (simap train --level venture)",
+            )
         self.level_ = level
         self.__dict__.pop("stack_w_", None)  # a refit with method="retrain" must not use old weights
         super().fit(codebook, corpus=corpus)

@@ -73,9 +73,19 @@ AtLeastOneOpt = Annotated[
 ]
 
 
-def coder_params(context_fields: list[str] | None, at_least_one: bool) -> dict[str, Any] | None:
+LevelOpt = Annotated[
+    str,
+    typer.Option(
+        "--level",
+        help="auto (venture for single-label codebooks, else sentence), sentence or venture "
+        "(tags declared per venture, such as SDGs).",
+    ),
+]
+
+
+def coder_params(level: str, context_fields: list[str] | None, at_least_one: bool) -> dict[str, Any] | None:
     """Learning-coder parameters from the CLI options (None: the defaults)."""
-    params: dict[str, Any] = {}
+    params: dict[str, Any] = {} if level == "auto" else {"level": level}
     if context_fields:
         params["context_fields"] = tuple(context_fields)
     if at_least_one:
@@ -92,6 +102,7 @@ def train_cmd(
         bool, typer.Option("--finetune", help="First fine-tune MiniLM on the labels (CPU, SetFit-style).")
     ] = False,
     codebook: CodebookOpt = None,
+    level: LevelOpt = "auto",
     context_field: ContextFieldOpt = None,
     at_least_one: AtLeastOneOpt = False,
 ) -> None:
@@ -102,7 +113,7 @@ def train_cmd(
             embedder=embedder,
             coders=coder,
             finetune=finetune,
-            params=coder_params(context_field, at_least_one),
+            params=coder_params(level, context_field, at_least_one),
         )
         console.print(
             f"[green]Trained[/green] {result.coder} on {result.labels} ventures ({result.positives} "
