@@ -39,8 +39,9 @@ distinct text once. The codebook's own texts (name, definition, rules, examples)
 labelled training documents (``augment``), so the model knows every code before the first label
 and rare codes keep a voice. Single-label: one multi-class model, the argmax is the code.
 Multi-label: one model per code, thresholds from out-of-fold decision values (F1), and with
-``at_least_one`` each venture keeps its best code. Measured (bench/learning.py): NTEE accuracy
-0.587 / macro-F1 0.531 (TF-IDF + LR 0.499 / 0.360); SDG micro-F1 0.534 (was 0.467).
+``at_least_one`` each venture keeps its best code. Scores are sigmoid(``score_scale`` x margin)
+(a softmax over the groups for single-label). Measured (bench/learning.py): NTEE accuracy 0.587 /
+macro-F1 0.531 (TF-IDF + LR on the same input 0.528 / 0.396); SDG micro-F1 0.534 (was 0.467).
 """
 
 from __future__ import annotations
@@ -173,7 +174,7 @@ class SupervisedCoder(ZeroShotCoder):
         augment: bool = True,
         context_fields: tuple[str, ...] | list[str] = (),
         at_least_one: bool = False,
-        softmax_scale: float = 4.0,
+        score_scale: float = 4.0,
         seed: int = 0,
         **zeroshot_params: Any,
     ) -> None:
@@ -194,7 +195,7 @@ class SupervisedCoder(ZeroShotCoder):
         self.augment = augment
         self.context_fields = tuple(context_fields)
         self.at_least_one = at_least_one
-        self.softmax_scale = softmax_scale
+        self.score_scale = score_scale
         self.seed = seed
 
     def get_params(self) -> dict[str, Any]:
@@ -216,7 +217,7 @@ class SupervisedCoder(ZeroShotCoder):
             "augment": self.augment,
             "context_fields": list(self.context_fields),
             "at_least_one": self.at_least_one,
-            "softmax_scale": self.softmax_scale,
+            "score_scale": self.score_scale,
             "seed": self.seed,
         }
 
@@ -269,7 +270,6 @@ class SupervisedCoder(ZeroShotCoder):
         self.level_ = level
         self.__dict__.pop("stack_w_", None)  # a refit with method="retrain" must not use old weights
         super().fit(codebook, corpus=corpus)
-        self.prior_ = (self.weights_.copy(), self.biases_.copy())
         labelled = sorted(set(labels["venture_id"]) & set(segments["venture_id"]))
         self.n_labels_ = len(labelled)
         self.thresholds_ = np.full(len(self.code_ids_), self.threshold_, dtype=np.float32)
@@ -506,12 +506,12 @@ class SupervisedCoder(ZeroShotCoder):
         context = venture_context(ventures, self.context_fields) if ventures is not None else {}
         return [f"{context.get(v, '')} {texts_by.get(v, '')}".strip() for v in ids]
 
-    def _featurize(self, texts: list[str], embedded: np.ndarray | None = None) -> Any:
-        raw: Any = self._embed(texts) if embedded is None else embedded
+    def _featurize(self, texts: list[str]) -> Any:
+        """Word and character TF-IDF and the embedding of each venture text, side by side."""
         parts = [self.word_tfidf_.transform(texts)]
         if self.char_tfidf_ is not None:
             parts.append(self.char_tfidf_.transform(texts))
-        parts.append(sparse.csr_matrix(_dense(raw)))
+        parts.append(sparse.csr_matrix(_dense(self._embed(texts))))
         return sparse.hstack(parts).tocsr()
 
     def _codebook_documents(self) -> tuple[list[str], list[str]]:
@@ -643,21 +643,19 @@ class SupervisedCoder(ZeroShotCoder):
             for j, c in enumerate(self.code_ids_):
                 if c in cols:
                     raw[:, j] = dec[:, cols[c]]
-            # a softmax over the decision values: the chosen group scores at least 0.5, the others below
-            e = np.exp(self.softmax_scale * (raw - raw.max(axis=1, keepdims=True)))
+            # a softmax over the decision values: the chosen group scores at least 0.5, the others less
+            e = np.exp(self.score_scale * (raw - raw.max(axis=1, keepdims=True)))
             proba = e / e.sum(axis=1, keepdims=True)
             best = raw.argmax(axis=1)
             score = np.minimum(proba, 0.49)
             score[np.arange(len(ids)), best] = np.maximum(proba[np.arange(len(ids)), best], 0.5)
         else:
+            zeroshot = base["raw"].unstack().reindex(index=ids, columns=self.code_ids_).to_numpy()
             for j, m in enumerate(self.venture_models_):
-                raw[:, j] = (
-                    m.decision_function(x)
-                    if m is not None
-                    else base["raw"].unstack().reindex(ids)[self.code_ids_[j]].to_numpy() - self.threshold_
-                )
+                # a code too rare to train on keeps its zero-shot decision
+                raw[:, j] = m.decision_function(x) if m is not None else zeroshot[:, j] - self.threshold_
             margin = raw - self.thresholds_
-            score = sigmoid(self.softmax_scale * margin)
+            score = sigmoid(self.score_scale * margin)
             if self.at_least_one:
                 top = margin.argmax(axis=1)
                 score[np.arange(len(ids)), top] = np.maximum(score[np.arange(len(ids)), top], 0.5)

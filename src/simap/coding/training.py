@@ -63,7 +63,7 @@ class TrainResult:
     positives: int
     cv: dict[str, Any]
     seconds: float
-    codebook: Codebook | None = None  # the codebook (and version) the model was trained for
+    codebook: Codebook  # the codebook (and version) the model was trained for
 
 
 def train(
