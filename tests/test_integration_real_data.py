@@ -76,6 +76,7 @@ def test_ntee_learning_loop_single_label(tmp_path: Path, shared_file) -> None:
         proj.import_codes(coded, coder="irs", codebook="ntee")
         result = proj.train(codebook="ntee", embedder="tfidf", params={"char_ngrams": False})
         assert result.labels == 550
+        assert result.cv["folds"] == 5 and result.cv["accuracy"] >= 0.45  # saved with the model
         proj.code(codebook="ntee", coder="supervised")
         a = proj.assignments(proj.current_codebook("ntee"))
         chosen = a[(a["source"] == "machine") & (a["score"] >= 0.5)]

@@ -303,6 +303,15 @@ def test_single_label_model_reads_names_and_starts_from_the_codebook(fake_embedd
     labels = labels_for({"f1": ["M"], "c1": ["X"]}, book.ids())
     coder = SupervisedCoder(fake_embedder).fit(book, segments=NEUTRAL, labels=labels, ventures=VENTURES)
     assert coder.level_ == "venture" and coder.get_params()["augment"] is True
+    more = labels_for(
+        {v: [v[0].upper().replace("F", "M").replace("C", "X")] for v in VENTURES["id"]}, book.ids()
+    )
+    cv = (
+        SupervisedCoder(fake_embedder, folds=3)
+        .fit(book, segments=NEUTRAL, labels=more, ventures=VENTURES)
+        .cv_
+    )
+    assert cv["folds"] == 3 and 0 <= cv["macro_f1"] <= 1 and cv["pooled_f1"] == cv["accuracy"]
     out = coder.predict(NEUTRAL, ventures=VENTURES)
     chosen = out[out["score"] >= 0.5]
     assert chosen.groupby("venture_id").size().eq(1).all() and len(chosen) == len(VENTURES)

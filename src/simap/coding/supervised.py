@@ -586,6 +586,7 @@ class SupervisedCoder(ZeroShotCoder):
         self.venture_models_: list[Any] = []
         if single:
             self.venture_models_ = [self._venture_model().fit(x[keep], y[keep])]
+            self._cv_single(x, y, n)
             return
 
         def fit_code(rows: np.ndarray, j: int) -> Any:
@@ -614,6 +615,35 @@ class SupervisedCoder(ZeroShotCoder):
         self.thresholds_ = np.where(
             np.isin(self.code_ids_, list(self.cv_.get("per_code", {}))), self.thresholds_, 0.0
         ).astype(np.float32)
+
+    def _cv_single(self, x: Any, y: np.ndarray, n: int) -> None:
+        """Out-of-fold accuracy and macro-F1 over the ``n`` labelled ventures (the codebook's
+        documents stay in every training fold); only reported, nothing is chosen on them."""
+        from sklearn.metrics import f1_score
+
+        labelled = np.flatnonzero(y[:n] != "")
+        k = min(self.folds, len(labelled))
+        if k < 2:
+            return
+        fold_of = np.arange(len(labelled)) % k
+        np.random.default_rng(self.seed).shuffle(fold_of)
+        extra = np.flatnonzero(y[n:] != "") + n
+        pred = np.empty(len(labelled), dtype=object)
+        for f in range(k):
+            train = np.r_[labelled[fold_of != f], extra]
+            if len(set(y[train])) < 2:
+                return
+            model = self._venture_model().fit(x[train], y[train])
+            pred[fold_of == f] = model.predict(x[labelled[fold_of == f]])
+        truth = y[labelled].astype(str)
+        accuracy = float(np.mean(pred.astype(str) == truth))
+        self.cv_ = {
+            "folds": k,
+            "accuracy": round(accuracy, 4),
+            "macro_f1": round(float(f1_score(truth, pred.astype(str), average="macro")), 4),
+            "pooled_f1": round(accuracy, 4),  # one code per venture: micro-F1 is the accuracy
+            "note": "out-of-fold predictions of the venture-level model",
+        }
 
     # -- predicting -----------------------------------------------------------------------
     def thresholds(self) -> np.ndarray:
