@@ -90,3 +90,11 @@ def test_backends_lists_every_registry() -> None:
     out = invoke("backends")
     for name in ("jsonl", "folder", "dpg", "tfidf", "static", "minilm", "zeroshot"):
         assert name in out
+
+
+def test_usage_errors_are_messages_not_tracebacks(monkeypatch, capsys) -> None:
+    code, err = run_main(monkeypatch, capsys, "train", "--level", "bogus")
+    assert code == 2 and "'bogus' is not one of 'auto', 'sentence', 'venture'" in err
+    assert "Traceback" not in err
+    code, err = run_main(monkeypatch, capsys, "nosuch")
+    assert code == 2 and "No such command 'nosuch'" in err

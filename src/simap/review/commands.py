@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.console import Console
@@ -60,6 +60,14 @@ CodebookOpt = Annotated[
     str | None,
     typer.Option("--codebook", "-c", help="Codebook to learn (default: the last one coded)."),
 ]
+LevelOpt = Annotated[
+    Literal["auto", "sentence", "venture"],
+    typer.Option(
+        "--level",
+        help="auto (venture for single-label codebooks, else sentence), sentence or venture "
+        "(tags declared per venture, such as SDGs).",
+    ),
+]
 ContextFieldOpt = Annotated[
     list[str] | None,
     typer.Option(
@@ -70,16 +78,6 @@ ContextFieldOpt = Annotated[
 AtLeastOneOpt = Annotated[
     bool,
     typer.Option("--at-least-one", help="Multi-label venture-level models: each venture gets its best code."),
-]
-
-
-LevelOpt = Annotated[
-    str,
-    typer.Option(
-        "--level",
-        help="auto (venture for single-label codebooks, else sentence), sentence or venture "
-        "(tags declared per venture, such as SDGs).",
-    ),
 ]
 
 
