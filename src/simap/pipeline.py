@@ -255,13 +255,14 @@ class Project:
         embedder: str = DEFAULT_EMBEDDER,
         workers: int = 1,
     ) -> Any | None:
-        """Retrain and re-code when ``every`` new human decisions arrived since the last training."""
-        from simap.coding.training import decisions_since_training
+        """Retrain (with the options of the last training) and re-code when ``every`` new human
+        decisions arrived since then."""
+        from simap.coding.training import decisions_since_training, last_train_params
 
         book = self._codebook_or_default(codebook)
         if decisions_since_training(self.store, book) < every:
             return None
-        result = self.train(codebook=book, embedder=embedder)
+        result = self.train(codebook=book, embedder=embedder, params=last_train_params(self.store, book))
         self.code(codebook=book, coder="supervised", workers=workers)
         return result
 

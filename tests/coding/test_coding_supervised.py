@@ -384,3 +384,18 @@ def test_cli_single_label_loop_with_a_codebook_file(tmp_path: Path) -> None:
     assert dict(zip(chosen["venture_id"], chosen["code_id"], strict=True)) == {
         f"o{i}": "M" if i < 4 else "X" for i in range(8)
     }
+
+
+def test_automatic_retraining_keeps_the_training_options(demo: Project, tmp_path: Path) -> None:
+    from simap.coding.training import last_train_params
+
+    demo.import_codes(Path(str(GOLD_PATH)), coder="gold")
+    book = demo.current_codebook()
+    first = demo.train(codebook=book, embedder="fake", params={"folds": 3})
+    assert last_train_params(demo.store, book) == {"folds": 3}
+    assert demo.maybe_retrain(every=1, codebook=book, embedder="fake") is None  # nothing new yet
+    extra = tmp_path / "more.csv"
+    extra.write_text("venture,code,evidence\nushahidi,DP5,reports\n")
+    demo.import_codes(extra, coder="ana", partial=True)
+    again = demo.maybe_retrain(every=1, codebook=book, embedder="fake")
+    assert again is not None and again.run_id > first.run_id and again.cv["folds"] == 3

@@ -108,6 +108,7 @@ def train(
         "cv": coder.cv_,
         "path": str(path),
         "coders": sorted(coders) if coders else "all humans",
+        "train_params": params or {},  # what was asked for; automatic retraining asks the same
     }
     repo.finish_run(store, run_id, stats=stats)
     repo.log_event_now(
@@ -130,20 +131,32 @@ def train(
     )
 
 
-def load_trained(store: Store, codebook: Codebook) -> tuple[SupervisedCoder, int]:
-    """The newest trained model for this codebook version, and its run id."""
-    import joblib
+def _latest_train_run(store: Store, codebook: Codebook) -> Any:
+    """The newest finished train run for this codebook version, or None."""
     from sqlalchemy import select
 
     from simap.store.schema import Run
 
     with store.session() as session:
-        run = session.execute(
+        return session.execute(
             select(Run)
             .where(Run.kind == "train", Run.status == "done", Run.codebook_version == codebook.version)
             .order_by(Run.id.desc())
             .limit(1)
         ).scalar_one_or_none()
+
+
+def last_train_params(store: Store, codebook: Codebook) -> dict[str, Any] | None:
+    """The options the newest model of this codebook version was trained with (to retrain alike)."""
+    run = _latest_train_run(store, codebook)
+    return (run.stats or {}).get("train_params") if run is not None else None
+
+
+def load_trained(store: Store, codebook: Codebook) -> tuple[SupervisedCoder, int]:
+    """The newest trained model for this codebook version, and its run id."""
+    import joblib
+
+    run = _latest_train_run(store, codebook)
     if run is None:
         raise NotFound(
             f"no trained model for codebook {codebook.name}@{codebook.version}.",
