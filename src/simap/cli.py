@@ -147,6 +147,15 @@ def code_cmd(
     coder: Annotated[
         str, typer.Option("--coder", help="zeroshot, or supervised (the model `simap train` saved).")
     ] = "zeroshot",
+    precision: Annotated[
+        float | None,
+        typer.Option(
+            "--precision",
+            min=0.01,
+            max=0.99,
+            help="Target precision (e.g. 0.8) for a calibrated coder: less sure codes are left for review.",
+        ),
+    ] = None,
 ) -> None:
     """Machine-code every venture against a codebook, with evidence sentences and scores."""
     params = {"model": model} if model else None
@@ -157,6 +166,7 @@ def code_cmd(
             embedder_params=params,
             coder=coder,
             workers=workers,
+            precision=precision,
             progress=_RichProgress(bar),
         )
     console.print(
@@ -166,6 +176,11 @@ def code_cmd(
         f"{result.present} codes at score >= {DEFAULT_MIN_SCORE}. "
         f"Run {result.run_id}."
     )
+    if precision is not None:
+        console.print(
+            f"Target precision {precision:.2f}: {result.abstained} less sure suggestions left for review "
+            "(status abstained; `simap review` and the workbench queue ask about them first)."
+        )
 
 
 # -- map ------------------------------------------------------------------------------------
@@ -219,7 +234,14 @@ def evaluate_cmd(
     cv: Annotated[
         int | None, typer.Option("--cv", min=2, help="K-fold learning curve from the human labels.")
     ] = None,
-    chart: Annotated[Path | None, typer.Option("--chart", help="With --cv: write the curve as SVG.")] = None,
+    chart: Annotated[
+        Path | None,
+        typer.Option(
+            "--chart",
+            help="SVG: with --gold the reliability diagram of the machine's scores; with --cv the "
+            "learning curve, and its reliability diagram beside it (NAME-reliability.svg).",
+        ),
+    ] = None,
     embedder: Annotated[
         str, typer.Option("--embedder", "-e", help="With --cv: embedding backend.")
     ] = DEFAULT_EMBEDDER,
@@ -253,6 +275,14 @@ def evaluate_cmd(
         if chart:
             chart.write_text(learning_curve_svg(curve), encoding="utf-8")
             console.print(f"[green]Chart written:[/green] {chart}")
+            oof = curve.attrs.get("oof")
+            if oof is not None and len(oof):
+                _write_reliability(
+                    chart.with_name(chart.stem + "-reliability.svg"),
+                    oof["score"].to_numpy(float),
+                    oof["truth"].to_numpy(bool),
+                    f"Held-out scores, {int(curve['labels'].max())} labels ({cv}-fold)",
+                )
         return
     if gold is None:
         raise typer.BadParameter(
@@ -260,10 +290,29 @@ def evaluate_cmd(
         )
     with _project(project) as proj:
         report = proj.evaluate(gold, min_score=min_score, include_suggestions=not accepted_only)
+        if chart:
+            scored = proj.machine_scores_against(gold)
+            _write_reliability(
+                chart,
+                scored["score"].to_numpy(float),
+                scored["truth"].to_numpy(bool),
+                "Machine scores vs gold",
+            )
     if as_json:
         console.print_json(json.dumps(report.to_dict()))
         return
     print_agreement(report)
+
+
+def _write_reliability(path: Path, score: Any, truth: Any, title: str) -> None:
+    from simap.coding.calibration import reliability, reliability_svg
+
+    table = reliability(score, truth)
+    path.write_text(reliability_svg(table, title=title), encoding="utf-8")
+    console.print(
+        f"[green]Reliability diagram written:[/green] {path} "
+        f"(Brier {table.attrs['brier']:.3f}, ECE {table.attrs['ece']:.3f}, {int(table['n'].sum())} scores)"
+    )
 
 
 def print_agreement(report: Any) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from simap import codebook as cb
@@ -41,6 +42,7 @@ class CodeResult:
     coder: str
     seconds: float
     params: dict[str, Any] = field(default_factory=dict)
+    abstained: int = 0
 
 
 class Project:
@@ -114,9 +116,15 @@ class Project:
         coder: str = "zeroshot",
         workers: int = 1,
         batch_ventures: int = 500,
+        precision: float | None = None,
         progress: Progress = _no_progress,
     ) -> CodeResult:
-        """Machine-code every venture against a codebook and store the suggestions with provenance."""
+        """Machine-code every venture against a codebook and store the suggestions with provenance.
+
+        ``precision``: a target precision (e.g. 0.8) for a calibrated coder: per code, suggestions
+        below the score that reached it out of fold are stored as ``abstained`` (left for review,
+        not counted on the map until accepted; see :func:`simap.coding.calibration.apply_precision`).
+        """
         book = codebook if isinstance(codebook, Codebook) else cb.load(codebook)
         t0 = time.perf_counter()
         ventures = repo.load_ventures(self.store)
@@ -153,7 +161,24 @@ class Project:
                 hint="use 'zeroshot' or 'supervised'",
             )
         progress("load model", 1, 1)
+        precision_cut: dict[str, float] | None = None
+        if precision is not None:
+            if not hasattr(machine, "precision_thresholds"):
+                raise InvalidInput(
+                    f"--precision needs a calibrated coder; coder {coder!r} has no calibration data.",
+                    field="precision",
+                    hint="run `simap train`, then `simap code --coder supervised --precision 0.8`",
+                )
+            precision_cut = machine.precision_thresholds(precision)
         params = machine.get_params() | {"workers": workers}
+        if precision_cut is not None:
+            # JSON has no infinity: a code that never reaches the target (abstains everywhere) is null
+            params |= {
+                "precision_target": precision,
+                "precision_thresholds": {
+                    c: (round(t, 4) if np.isfinite(t) else None) for c, t in precision_cut.items()
+                },
+            }
         run_id = repo.start_run(
             self.store, kind="code", codebook_version=version, model=coder_key, params=params
         )
@@ -170,16 +195,23 @@ class Project:
                 parts.append(predict_parallel(machine, segments, workers=workers, ventures=context))
                 progress("code", min(i + batch_ventures, len(ids)), len(ids))
             suggestions = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+            if precision_cut is not None and len(suggestions):
+                from simap.coding.calibration import apply_precision
+
+                suggestions = apply_precision(suggestions, precision_cut)
             n = repo.save_machine_suggestions(
                 self.store, suggestions, coder=coder_key, codebook_version=version, run_id=run_id
             )
-            present = int((suggestions["score"] >= DEFAULT_MIN_SCORE).sum()) if n else 0
+            counted = suggestions["status"] != "abstained" if "status" in suggestions else True
+            present = int(((suggestions["score"] >= DEFAULT_MIN_SCORE) & counted).sum()) if n else 0
+            abstained = int((suggestions["status"] == "abstained").sum()) if "status" in suggestions else 0
             seconds = time.perf_counter() - t0
             stats = {
                 "ventures": len(ids),
                 "segments": n_segments,
                 "suggestions": n,
                 "present": present,
+                "abstained": abstained,
                 "seconds": round(seconds, 3),
             }
             repo.finish_run(self.store, run_id, stats=stats)
@@ -192,6 +224,7 @@ class Project:
             segments=n_segments,
             suggestions=n,
             present=present,
+            abstained=abstained,
             codebook=book.name,
             codebook_version=version,
             coder=coder_key,
@@ -420,6 +453,21 @@ class Project:
         for vid, code in zip(present["venture_id"], present["code_id"], strict=True):
             out.setdefault(vid, set()).add(code)
         return out
+
+    def machine_scores_against(
+        self, gold_path: str | Path, *, codebook: str | Codebook | None = None
+    ) -> pd.DataFrame:
+        """The latest machine score of every gold venture x code: venture_id, code_id, score, truth."""
+        from simap.review.agreement import load_gold
+
+        book = self.current_codebook(codebook)
+        gold = load_gold(gold_path)
+        a = self.assignments(book)
+        machine = a[(a["source"] == "machine") & a["venture_id"].isin(set(gold))]
+        machine = machine.drop_duplicates(["venture_id", "code_id"], keep="last")
+        out = machine[["venture_id", "code_id", "score"]].copy()
+        out["truth"] = [c in gold[v] for v, c in zip(out["venture_id"], out["code_id"], strict=True)]
+        return out.reset_index(drop=True)
 
     def evaluate(
         self,

@@ -391,7 +391,7 @@ def save_machine_suggestions(
             "run_id": run_id,
             "score": float(r["score"]),
             "raw": float(r["raw"]),
-            "status": "suggested",
+            "status": r.get("status") or "suggested",
             "evidence": r["evidence"],
             "created_at": now,
             "updated_at": now,
