@@ -209,6 +209,62 @@ def export_codes_cmd(
     console.print(f"[green]Exported[/green] {n} ventures to {out}")
 
 
+@export_app.command("codebook")
+def export_codebook_cmd(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output file.")],
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="qdc (REFI-QDA: NVivo, ATLAS.ti, ...), yaml, json, csv")
+    ] = "qdc",
+    codebook: Annotated[
+        str | None,
+        typer.Option("--codebook", "-c", help="Built-in name or file; default: the working codebook."),
+    ] = None,
+    project: ProjectOpt = DEFAULT_PROJECT_FILE,
+) -> None:
+    """Write a codebook as a REFI-QDA codebook (.qdc) or as YAML, JSON or CSV."""
+    if codebook is not None:  # no project needed
+        from simap import codebook as cb
+        from simap.interop import write_codebook
+
+        written = write_codebook(cb.load(codebook), out, format)
+    else:
+        with _project(project) as proj:
+            written = proj.export_codebook(out, fmt=format)
+    console.print(f"[green]Written[/green] {written}")
+
+
+@app.command("import-codebook")
+def import_codebook_cmd(
+    path: Annotated[Path, typer.Argument(help="REFI-QDA codebook (.qdc) from NVivo, ATLAS.ti, MAXQDA, ...")],
+    project: ProjectOpt = DEFAULT_PROJECT_FILE,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Refuse a file that deviates from REFI-QDA 1.0.")
+    ] = False,
+    name: Annotated[str | None, typer.Option("--name", help="Codebook name (default: from the file).")] = (
+        None
+    ),
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Also write it as YAML here.")] = None,
+) -> None:
+    """Import a REFI-QDA codebook as the project's working codebook (a new version)."""
+    from simap import codebook as cb
+
+    with _project(project) as proj:
+        result = proj.import_codebook(path, strict=strict, name=name)
+    book = result.codebook
+    for w in result.warnings:
+        err_console.print(f"[yellow]warning:[/yellow] {w}", highlight=False)
+    for loss in result.losses:
+        err_console.print(f"[yellow]not kept:[/yellow] {loss}", highlight=False)
+    categories = sum(1 for c in book.codes if not c.codable)
+    console.print(
+        f"[green]Imported[/green] codebook {book.name}@{book.version} from {path}: {len(book.codes)} codes "
+        f"({categories} categories); now the working codebook of {project}."
+    )
+    if out:
+        out.write_text(cb.dump(book, "yaml"), encoding="utf-8")
+        console.print(f"[green]Written[/green] {out}")
+
+
 # -- evaluate -------------------------------------------------------------------------------
 @app.command("evaluate")
 def evaluate_cmd(
@@ -361,12 +417,20 @@ def codebook_validate(path: Annotated[Path, typer.Argument(help="Codebook YAML/J
 @codebook_app.command("export")
 def codebook_export(
     name: Annotated[str, typer.Argument(help="Built-in name or file.")] = "social-innovation",
-    format: Annotated[str, typer.Option("--format", "-f", help="yaml, json or csv")] = "yaml",
+    format: Annotated[str, typer.Option("--format", "-f", help="yaml, json, csv or qdc")] = "yaml",
     out: Annotated[Path | None, typer.Option("--out", "-o")] = None,
 ) -> None:
-    """Write a codebook as YAML, JSON or CSV (to start your own)."""
+    """Write a codebook as YAML, JSON, CSV or REFI-QDA QDC (to start your own)."""
     from simap import codebook as cb
 
+    if format == "qdc":
+        from simap.interop.qdc import qdc_bytes, write_qdc
+
+        if out:
+            console.print(f"[green]Written[/green] {write_qdc(cb.load(name), out)}")
+        else:
+            sys.stdout.write(qdc_bytes(cb.load(name)).decode("utf-8"))
+        return
     text = cb.dump(cb.load(name), format)
     if out:
         out.write_text(text, encoding="utf-8")

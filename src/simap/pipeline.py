@@ -308,14 +308,59 @@ class Project:
 
     # -- map, report, export --------------------------------------------------------------
     def current_codebook(self, codebook: str | Codebook | None = None) -> Codebook:
+        """``codebook``, else the one of the last coding run, else the working codebook an import
+        (``simap import FILE.qdpx``, ``simap import-codebook``) or an edit set."""
         if isinstance(codebook, Codebook):
             return codebook
         if codebook is not None:
             return cb.load(codebook)
         book = repo.latest_coded_codebook(self.store)
         if book is None:
+            from simap.review.codebook_edit import SETTING
+            from simap.store import browse
+
+            setting = browse.get_setting(self.store, SETTING)
+            if setting and setting.get("version"):
+                return repo.load_codebook_version(self.store, str(setting["version"]))
             raise NotFound("this project has not been coded yet.", hint="run `simap code` first")
         return book
+
+    def working_codebook(self) -> Codebook:
+        """The codebook the workbench shows: last saved or imported, else last coded, else the default."""
+        from simap.review.codebook_edit import working_codebook
+
+        return working_codebook(self.store)
+
+    def set_working_codebook(self, book: Codebook) -> str:
+        """Store ``book`` as a version of this project and make it the working codebook."""
+        from simap.review.codebook_edit import SETTING
+        from simap.store import browse
+
+        version = repo.save_codebook(self.store, book, actor=self.actor)
+        browse.put_setting(self.store, SETTING, {"version": version})
+        return version
+
+    # -- REFI-QDA (NVivo, ATLAS.ti, MAXQDA, QualCoder, Taguette) -----------------------------
+    def import_codebook(self, path: str | Path, *, strict: bool = False, name: str | None = None) -> Any:
+        """Read a QDC codebook, store it as a version and make it the working codebook
+        (``simap import-codebook``); returns the :class:`~simap.interop.qdc.QdcResult`."""
+        from simap.interop.qdc import read_qdc
+
+        result = read_qdc(path, strict=strict, name=name)
+        self.set_working_codebook(result.codebook)
+        return result
+
+    def export_codebook(
+        self, path: str | Path, *, fmt: str = "qdc", codebook: str | Codebook | None = None
+    ) -> Path:
+        """Write a codebook (default: the working codebook) as QDC, YAML, JSON or CSV."""
+        from simap.interop import write_codebook
+
+        if isinstance(codebook, Codebook):
+            book = codebook
+        else:
+            book = cb.load(codebook) if codebook is not None else self.working_codebook()
+        return write_codebook(book, path, fmt)
 
     def assignments(self, codebook: Codebook) -> pd.DataFrame:
         return repo.load_assignments(self.store, codebook)
