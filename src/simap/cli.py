@@ -209,6 +209,27 @@ def export_codes_cmd(
     console.print(f"[green]Exported[/green] {n} ventures to {out}")
 
 
+@export_app.command("project")
+def export_project_cmd(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output file (.qdpx).")],
+    project: ProjectOpt = DEFAULT_PROJECT_FILE,
+    format: Annotated[str, typer.Option("--format", "-f", help="qdpx (REFI-QDA project)")] = "qdpx",
+    min_score: MinScoreOpt = DEFAULT_MIN_SCORE,
+    codebook: Annotated[
+        str | None, typer.Option("--codebook", "-c", help="Default: the last coded one.")
+    ] = None,
+) -> None:
+    """Write the project (texts, codes of every coder, memos, attributes) as REFI-QDA QDPX."""
+    with _project(project) as proj:
+        stats = proj.export_project(out, fmt=format, codebook=codebook, min_score=min_score)
+    console.print(
+        f"[green]Exported[/green] {stats.ventures} ventures, {stats.sources} sources, {stats.selections} "
+        f"coded selections, {stats.codings} codings by {stats.users} coders and {stats.notes} notes to {out}"
+    )
+    for reason, n in stats.not_exported.items():
+        err_console.print(f"[yellow]not exported:[/yellow] {n} {reason}", highlight=False)
+
+
 @export_app.command("codebook")
 def export_codebook_cmd(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output file.")],

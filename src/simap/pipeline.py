@@ -362,6 +362,31 @@ class Project:
             book = cb.load(codebook) if codebook is not None else self.working_codebook()
         return write_codebook(book, path, fmt)
 
+    def export_project(
+        self,
+        path: str | Path,
+        *,
+        fmt: str = "qdpx",
+        codebook: str | Codebook | None = None,
+        min_score: float = DEFAULT_MIN_SCORE,
+        name: str | None = None,
+    ) -> Any:
+        """Write the whole project as a REFI-QDA QDPX for NVivo, ATLAS.ti, MAXQDA, QualCoder
+        (``simap export project``); returns :class:`~simap.interop.qdpx.ExportStats`."""
+        from simap.errors import expected
+        from simap.interop.qdpx import export_qdpx
+
+        if fmt != "qdpx":
+            raise InvalidInput(
+                expected("the project export format", "qdpx", fmt), field="format", hint="use --format qdpx"
+            )
+        try:
+            book = self.current_codebook(codebook)
+        except NotFound:
+            book = self.working_codebook()
+        default_name = Path(self.store.url.split("/")[-1]).stem if "sqlite" in self.store.url else "simap"
+        return export_qdpx(self.store, path, codebook=book, min_score=min_score, name=name or default_name)
+
     def assignments(self, codebook: Codebook) -> pd.DataFrame:
         return repo.load_assignments(self.store, codebook)
 

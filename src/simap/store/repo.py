@@ -633,3 +633,22 @@ def log_event_now(store: Store, **fields: Any) -> None:
     """Append one event in its own transaction."""
     with store.session() as session, session.begin():
         log_event(session, **fields)
+
+
+def load_assignment_rows(store: Store) -> pd.DataFrame:
+    """Every stored assignment with all its fields (memo and run included), in insertion order."""
+    cols = [
+        Assignment.venture_id,
+        Assignment.code_id,
+        Assignment.codebook_version,
+        Assignment.source,
+        Assignment.coder,
+        Assignment.run_id,
+        Assignment.score,
+        Assignment.status,
+        Assignment.evidence,
+        Assignment.memo,
+    ]
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(*cols).order_by(Assignment.id)).all()
+    return pd.DataFrame([tuple(r) for r in rows], columns=[c.key for c in cols])
