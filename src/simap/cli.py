@@ -92,7 +92,11 @@ def _progress() -> Progress:
 @app.command("import")
 def import_cmd(
     path: Annotated[
-        Path, typer.Argument(help="JSONL, CSV, XLSX, DPG JSON, or a folder of .txt/.md/.pdf/.docx")
+        Path,
+        typer.Argument(
+            help="JSONL, CSV, XLSX, DPG JSON, a folder of .txt/.md/.pdf/.docx, or a REFI-QDA project "
+            "(.qdpx/.qde from NVivo, ATLAS.ti, MAXQDA, QualCoder)"
+        ),
     ],
     project: ProjectOpt = DEFAULT_PROJECT_FILE,
     format: Annotated[
@@ -109,6 +113,9 @@ def import_cmd(
     skip_invalid: Annotated[
         bool, typer.Option("--skip-invalid", help="Import valid rows, report the bad ones.")
     ] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="REFI-QDA: refuse a file that deviates from the standard.")
+    ] = False,
 ) -> None:
     """Import ventures (upsert by id). A bad row stops the import and nothing is written."""
     from simap.ingest.mapping import FieldMapping
@@ -116,8 +123,16 @@ def import_cmd(
     mapping = FieldMapping.parse_cli(map_) if map_ else None
     with _project(project) as proj, _progress() as bar:
         stats = proj.import_path(
-            path, format=format, mapping=mapping, skip_invalid=skip_invalid, progress=_RichProgress(bar)
+            path,
+            format=format,
+            mapping=mapping,
+            skip_invalid=skip_invalid,
+            strict=strict,
+            progress=_RichProgress(bar),
         )
+    if hasattr(stats, "convention"):
+        _print_refi_report(stats)
+        return
     console.print(
         f"[green]Imported[/green] {stats.total} ventures from {path}: {stats.created} new, "
         f"{stats.updated} updated, {stats.unchanged} unchanged; {stats.segments} sentences."
@@ -126,6 +141,28 @@ def import_cmd(
         err_console.print(f"[yellow]Skipped {len(stats.skipped)} invalid rows:[/yellow]")
         for s in stats.skipped:
             err_console.print(f"  {s}")
+
+
+def _print_refi_report(report: Any) -> None:
+    for w in report.warnings:
+        err_console.print(f"[yellow]warning:[/yellow] {w}", highlight=False)
+    for loss in report.losses:
+        err_console.print(f"[yellow]not kept:[/yellow] {loss}", highlight=False)
+    console.print(
+        f"[green]Imported[/green] {report.path} ({report.origin or 'unknown tool'}, {report.xml_name}): "
+        f"{report.codes} codes, {report.sources} sources ({report.text_sources} with text), "
+        f"{report.selections} selections, {report.codings} codings by {len(report.coders)} coders "
+        f"({', '.join(report.coders) or 'none'}), {report.notes} notes.",
+        highlight=False,
+    )
+    console.print(
+        f"Ventures: {report.created} new, {report.updated} updated, {report.unchanged} unchanged; "
+        f"{report.segments} sentences. Codebook {report.codebook}"
+        + (f" with {len(report.new_codes)} new codes" if report.new_codes else "")
+        + ".",
+        highlight=False,
+    )
+    console.print(f"Positions: {report.convention}", highlight=False)
 
 
 # -- code -----------------------------------------------------------------------------------

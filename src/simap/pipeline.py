@@ -71,9 +71,19 @@ class Project:
         format: str | None = None,
         mapping: Any = None,
         skip_invalid: bool = False,
+        strict: bool = False,
         progress: Progress = _no_progress,
-    ) -> repo.ImportStats:
-        """Read, segment and store ventures in one transaction; ``progress("import", step, 3)``."""
+    ) -> Any:
+        """Read, segment and store ventures in one transaction; ``progress("import", step, 3)``.
+
+        A REFI-QDA project (``.qdpx``, ``.qde``) goes to :meth:`import_refi` (``strict`` applies to
+        it) and returns its :class:`~simap.interop.qdpx_import.RefiImportReport`; other files return
+        :class:`~simap.store.repo.ImportStats`."""
+        if format in ("qdpx", "qde") or (format is None and Path(path).suffix.lower() in (".qdpx", ".qde")):
+            progress("import", 0, 1)
+            report = self.import_refi(path, strict=strict)
+            progress("import", 1, 1)
+            return report
         from simap.ingest import read
         from simap.ingest.segment import segment_documents
 
@@ -85,6 +95,16 @@ class Project:
         stats = repo.upsert_ventures(self.store, batch, segments, actor=self.actor, source=str(path))
         progress("import", 3, 3)
         return stats
+
+    def import_refi(
+        self, path: str | Path, *, strict: bool = False, codebook: str | Codebook | None = None
+    ) -> Any:
+        """Import a REFI-QDA project from NVivo, ATLAS.ti, MAXQDA, QualCoder, f4 or simap: sources
+        become ventures, codings human codes by their user, memos are kept (``simap import X.qdpx``)."""
+        from simap.interop.qdpx_import import import_refi
+
+        book = cb.load(codebook) if isinstance(codebook, str) else codebook
+        return import_refi(self.store, path, strict=strict, codebook=book, actor=self.actor)
 
     # -- code -----------------------------------------------------------------------------
     def make_coder(
