@@ -188,6 +188,7 @@ class _Sel:
     notes: list[str]
     user: str | None
     element: Element
+    quote: str | None = None  # the text of a PDF region, else the selection's name
 
 
 @dataclass
@@ -296,7 +297,10 @@ class _Reader:
         )
 
     def other_selection(self, sel: Element) -> _Sel:
+        rep = sel.find(self.t("Representation"))
+        quote = rep.findtext(self.t("PlainTextContent")) if rep is not None else None
         return _Sel(
+            quote=(quote or sel.get("name") or "").strip() or None,
             guid=norm_guid(sel.get("guid"), sel, self.f),
             doc=None,
             start=None,
@@ -807,9 +811,11 @@ def _read(container: _Container, findings: Findings, store: Any, codebook: Codeb
             sel_memos = memo_of(sel.notes + link_notes.get(sel.guid, []))
             if desc and not ev:
                 sel_memos.append(desc)  # ATLAS.ti 26 and MAXQDA write memos and comments here
+            if span is None and (sel.quote or sel.name):
+                span = {"text": (sel.quote or sel.name or "").strip()}  # a quote without a position
             if not sel.codings:
                 for memo in sel_memos:
-                    v["memos"].append({"text": memo, "on": span["text"] if span else sel.name})
+                    v["memos"].append({"text": memo, "on": span["text"] if span else None})
                 continue
             for code_guid_, user, el in sel.codings:
                 add(
