@@ -390,6 +390,7 @@ class Project:
         codebook: str | Codebook | None = None,
         min_score: float = DEFAULT_MIN_SCORE,
         name: str | None = None,
+        timestamps: bool = True,
     ) -> Any:
         """Write the whole project as a REFI-QDA QDPX for NVivo, ATLAS.ti, MAXQDA, QualCoder
         (``simap export project``); returns :class:`~simap.interop.qdpx.ExportStats`."""
@@ -405,7 +406,14 @@ class Project:
         except NotFound:
             book = self.working_codebook()
         default_name = Path(self.store.url.split("/")[-1]).stem if "sqlite" in self.store.url else "simap"
-        return export_qdpx(self.store, path, codebook=book, min_score=min_score, name=name or default_name)
+        return export_qdpx(
+            self.store,
+            path,
+            codebook=book,
+            min_score=min_score,
+            name=name or default_name,
+            timestamps=timestamps,
+        )
 
     def assignments(self, codebook: Codebook) -> pd.DataFrame:
         return repo.load_assignments(self.store, codebook)

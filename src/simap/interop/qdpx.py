@@ -17,7 +17,8 @@ accepted code with evidence            one ``<PlainTextSelection>`` per evidence
                                        ``<Coding>`` by the coder
 accepted code without evidence         a ``<Coding>`` on the venture's first source
 machine suggestion >= ``min_score``    as above, by the machine's user; the selection's
-                                       ``<Description>`` keeps rank and score
+                                       ``<Description>`` keeps rank and score (without
+                                       evidence: a selection of the whole first text)
 human rejection                        a ``<Note>`` "Rejected: <code>" by the coder on the
                                        venture's first source (REFI-QDA has no negative coding)
 memo of a decision                     a ``<Note>`` by the coder, referenced from its ``<Coding>``
@@ -122,8 +123,19 @@ def _value_element(parent: Element, var_guid: str, kind: str, value: Any) -> Non
         SubElement(vv, "TextValue").text = json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-def _coding(key: str, n: int, user: str, target: str, memo_guid: str | None) -> Element:
+def _stamp(value: Any) -> str | None:
+    """An xsd:dateTime in UTC (``...Z``) for a stored timestamp; None when there is none."""
+    if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
+        return None
+    when = pd.Timestamp(value)
+    when = when.tz_localize("UTC") if when.tzinfo is None else when.tz_convert("UTC")
+    return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _coding(key: str, n: int, user: str, target: str, memo_guid: str | None, when: str | None) -> Element:
     c = Element("Coding", {"guid": make_guid("coding", key, n), "creatingUser": user})
+    if when:
+        c.set("creationDateTime", when)
     SubElement(c, "CodeRef", {"targetGUID": target})
     if memo_guid and n == 0:
         SubElement(c, "NoteRef", {"targetGUID": memo_guid})
@@ -139,6 +151,7 @@ def build_project(
     codebook: Codebook,
     min_score: float = 0.5,
     path: Path,
+    timestamps: bool = True,
 ) -> tuple[bytes, dict[str, bytes], ExportStats]:
     """``(project.qde bytes, {sources/<GUID>.txt: bytes}, stats)`` for the given frames."""
     stats = ExportStats(path=path)
@@ -169,6 +182,7 @@ def build_project(
             stats.skip("human suggestions (neither accepted nor rejected)")
             continue
         rows.append(rec)
+    rows.sort(key=lambda r: (str(r["venture_id"]), str(r["code_id"]), str(r["source"]), str(r["coder"])))
     coders: dict[str, str] = {}  # coder -> source
     for rec in rows:
         coders.setdefault(str(rec["coder"]), str(rec["source"]))
@@ -245,8 +259,12 @@ def build_project(
     def bucket(vid: str, fld: str) -> dict[str, list[Element]]:
         return per_source.setdefault((vid, fld), {"selections": [], "codings": [], "noterefs": []})
 
-    def note(guid: str, name_: str, text: str, user: str, description: str | None = None) -> None:
+    def note(
+        guid: str, name_: str, text: str, user: str, description: str | None = None, when: str | None = None
+    ) -> None:
         el = Element("Note", {"guid": guid, "name": name_, "creatingUser": user})
+        if when:
+            el.set("creationDateTime", when)
         if description:
             SubElement(el, "Description").text = description
         SubElement(el, "PlainTextContent").text = text
@@ -257,6 +275,7 @@ def build_project(
         code = book_codes[code_id]
         user = user_guid[coder]
         memo = _clean(rec.get("memo"))
+        when = _stamp(rec.get("created_at")) if timestamps else None
         first_field = (fields_of.get(vid) or [None])[0]
         key = f"{vid}:{code_id}:{coder}"
         if rec["status"] == "rejected":
@@ -270,6 +289,7 @@ def build_project(
                 memo or f"{coder} decided that code {code.name!r} does not apply.",
                 user,
                 f"{SIMAP_TAG}rejected code={code_guid(codebook, code_id)}" + ("" if memo else "; memo=none"),
+                when,
             )
             bucket(vid, first_field)["noterefs"].append(Element("NoteRef", {"targetGUID": guid}))
             stats.notes += 1
@@ -277,7 +297,7 @@ def build_project(
         memo_guid = None
         if memo:
             memo_guid = make_guid("memo", key)
-            note(memo_guid, f"Memo: {code.name}", str(memo), user)
+            note(memo_guid, f"Memo: {code.name}", str(memo), user, None, when)
             stats.notes += 1
         spans = []
         for rank, ev in enumerate(evidence_list(rec.get("evidence")), start=1):
@@ -291,11 +311,14 @@ def build_project(
         is_machine = str(rec["source"]) == "machine"
         target = code_guid(codebook, code_id)
 
+        if not spans and is_machine and first_field is not None:
+            # a machine code without evidence: the whole first text, so that its score has a place
+            spans = [(0, first_field, 0, len(texts[(vid, first_field)]))]
         if not spans:
             if first_field is None:
                 stats.skip("codes on ventures without text")
                 continue
-            bucket(vid, first_field)["codings"].append(_coding(key, 0, user, target, memo_guid))
+            bucket(vid, first_field)["codings"].append(_coding(key, 0, user, target, memo_guid, when))
             stats.codings += 1
             continue
         for n, (rank, fld, start, end) in enumerate(spans):
@@ -309,11 +332,11 @@ def build_project(
                     "creatingUser": user,
                 },
             )
-            desc = f"{SIMAP_TAG}evidence {rank}"
+            desc = f"{SIMAP_TAG}evidence {rank}" if rank else f"{SIMAP_TAG}whole text"
             if is_machine and score is not None:
                 desc += f"; score {float(score)!r}"
             SubElement(sel, "Description").text = desc
-            sel.append(_coding(key, n, user, target, memo_guid))
+            sel.append(_coding(key, n, user, target, memo_guid, when))
             bucket(vid, fld)["selections"].append(sel)
             stats.selections += 1
             stats.codings += 1
@@ -365,8 +388,13 @@ def export_qdpx(
     min_score: float = 0.5,
     name: str | None = None,
     validate: bool = True,
+    timestamps: bool = True,
 ) -> ExportStats:
-    """Write the project in ``store`` as a QDPX (see the module docs); checked against Project.xsd."""
+    """Write the project in ``store`` as a QDPX (see the module docs); checked against Project.xsd.
+
+    ``timestamps`` writes each decision's time as ``creationDateTime`` (an import replays the
+    decisions in that order, which decides between coders who disagree); without them the same
+    project always gives the same bytes."""
     from simap.store import repo
 
     target = Path(path)
@@ -378,6 +406,7 @@ def export_qdpx(
         codebook=codebook,
         min_score=min_score,
         path=target,
+        timestamps=timestamps,
     )
     if validate:
         errors = schema_errors(parse_xml(qde, source="project.qde"), "project")

@@ -35,6 +35,7 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import Element
@@ -68,7 +69,9 @@ SELECTION_KINDS = (
     "VideoSelection",
     "TranscriptSelection",
 )
-_EVIDENCE = re.compile(r"^\[simap\] evidence (?P<rank>\d+)(?:; score (?P<score>[-+0-9.eE]+))?$")
+_EVIDENCE = re.compile(
+    r"^\[simap\] (?:evidence (?P<rank>\d+)|(?P<whole>whole text))(?:; score (?P<score>[-+0-9.eE]+))?$"
+)
 _REJECTED = re.compile(r"^\[simap\] rejected code=(?P<guid>[^;]+)(?P<nomemo>; memo=none)?$")
 YEAR_MIN, YEAR_MAX = 1800, 2100
 
@@ -509,13 +512,15 @@ def import_refi(
 
         version = repo.save_codebook(store, book, actor=actor)
         browse.put_setting(store, SETTING, {"version": version})
-        for coder, rows in plan["human"].items():
+        for coder, rows in plan["human"]:
             repo.save_human_codes(store, rows, coder=coder, codebook_version=version, source=str(p))
-        for coder, rows in plan["machine"].items():
+        for coder, rows in plan["machine"]:
             run = repo.start_run(
                 store, kind="import", codebook_version=version, model=coder, params={"imported_from": str(p)}
             )
-            frame = pd.DataFrame(rows, columns=["venture_id", "code_id", "score", "raw", "evidence"])
+            frame = pd.DataFrame(
+                rows, columns=["venture_id", "code_id", "score", "raw", "evidence", "created_at"]
+            )
             repo.save_machine_suggestions(store, frame, coder=coder, codebook_version=version, run_id=run)
             repo.finish_run(store, run, stats={"suggestions": len(rows)})
     repo.log_event_now(
@@ -626,6 +631,7 @@ def _read(container: _Container, findings: Findings, store: Any, codebook: Codeb
             "text": (text.text if text else "").strip(),
             "user": _guid(n, "creatingUser", findings),
             "description": (n.findtext(reader.t("Description")) or "").strip(),
+            "when": _when(n.get("creationDateTime")),
         }
     report.notes = len(notes)
     link_notes: dict[str, list[str]] = {}
@@ -757,8 +763,12 @@ def _read(container: _Container, findings: Findings, store: Any, codebook: Codeb
             coders.append(coder)
         target = machine if is_machine else human
         entry = target.setdefault(coder, {}).setdefault(
-            (vid, code_id), {"evidence": [], "memos": [], "score": None}
+            (vid, code_id),
+            {"evidence": [], "memos": [], "score": None, "when": None, "order": report.codings},
         )
+        when = _when(el.get("creationDateTime"))
+        if when is not None and (entry["when"] is None or when < entry["when"]):
+            entry["when"] = when
         if span is not None:
             entry["evidence"].append((rank if rank is not None else 10**9, len(entry["evidence"]), span))
         if score is not None:
@@ -782,7 +792,11 @@ def _read(container: _Container, findings: Findings, store: Any, codebook: Codeb
             if m and m.group("guid").upper() in by_guid:
                 coder, _ = coder_of(note["user"], None)
                 key = (vid, by_guid[m.group("guid").upper()])
-                rejected.setdefault(coder, {})[key] = {"memo": None if m.group("nomemo") else note["text"]}
+                rejected.setdefault(coder, {})[key] = {
+                    "memo": None if m.group("nomemo") else note["text"],
+                    "when": note["when"],
+                    "order": 10**6 + len(rejected.get(coder, {})),
+                }
                 if coder not in coders:
                     coders.append(coder)
                 used_notes.add(ref)
@@ -806,12 +820,14 @@ def _read(container: _Container, findings: Findings, store: Any, codebook: Codeb
                     span = {"field": fld, "start": a, "end": b, "text": text[a:b]}
             desc = (sel.description or "").strip()
             ev = _EVIDENCE.match(desc)
-            rank = int(ev.group("rank")) if ev else None
+            rank = int(ev.group("rank")) if ev and ev.group("rank") else None
+            if ev and ev.group("whole"):
+                span = None  # simap's mark for a machine code on the whole text
             score = float(ev.group("score")) if ev and ev.group("score") else None
             sel_memos = memo_of(sel.notes + link_notes.get(sel.guid, []))
             if desc and not ev:
                 sel_memos.append(desc)  # ATLAS.ti 26 and MAXQDA write memos and comments here
-            if span is None and (sel.quote or sel.name):
+            if span is None and (sel.quote or sel.name) and not (ev and ev.group("whole")):
                 span = {"text": (sel.quote or sel.name or "").strip()}  # a quote without a position
             if not sel.codings:
                 for memo in sel_memos:
@@ -873,18 +889,20 @@ def _read(container: _Container, findings: Findings, store: Any, codebook: Codeb
     def evidence(entry: dict[str, Any]) -> list[dict[str, Any]]:
         return [span for _, _, span in sorted(entry["evidence"], key=lambda t: (t[0], t[1]))]
 
-    human_rows: dict[str, list[dict[str, Any]]] = {}
+    # decisions are stored in the order they were made (creationDateTime, else file order): among
+    # coders who disagree, the later decision is the one that counts (simap.maps.select)
+    human_all: list[tuple[Any, int, str, dict[str, Any]]] = []
     for coder, items in human.items():
         for (vid, code_id), entry in items.items():
-            human_rows.setdefault(coder, []).append(
-                {
-                    "venture_id": vid,
-                    "code_id": code_id,
-                    "status": "accepted",
-                    "evidence": evidence(entry),
-                    "memo": "\n\n".join(entry["memos"]) or None,
-                }
-            )
+            row = {
+                "venture_id": vid,
+                "code_id": code_id,
+                "status": "accepted",
+                "evidence": evidence(entry),
+                "memo": "\n\n".join(entry["memos"]) or None,
+                "created_at": entry["when"],
+            }
+            human_all.append((entry["when"], entry["order"], coder, row))
     for coder, items in rejected.items():
         for (vid, code_id), entry in items.items():
             if (vid, code_id) in human.get(coder, {}):
@@ -892,30 +910,66 @@ def _read(container: _Container, findings: Findings, store: Any, codebook: Codeb
                     None, f"{coder} both applied and rejected code {code_id} on {vid}; kept the coding"
                 )
                 continue
-            human_rows.setdefault(coder, []).append(
-                {
-                    "venture_id": vid,
-                    "code_id": code_id,
-                    "status": "rejected",
-                    "evidence": [],
-                    "memo": entry["memo"],
-                }
-            )
-    machine_rows: dict[str, list[tuple[Any, ...]]] = {}
+            row = {
+                "venture_id": vid,
+                "code_id": code_id,
+                "status": "rejected",
+                "evidence": [],
+                "memo": entry["memo"],
+                "created_at": entry["when"],
+            }
+            human_all.append((entry["when"], entry["order"], coder, row))
+    human_runs = _runs(human_all)
+    machine_all: list[tuple[Any, int, str, dict[str, Any]]] = []
     for coder, items in machine.items():
         for (vid, code_id), entry in items.items():
             score = entry["score"] if entry["score"] is not None else 1.0
-            machine_rows.setdefault(coder, []).append((vid, code_id, score, float("nan"), evidence(entry)))
+            row = {
+                "venture_id": vid,
+                "code_id": code_id,
+                "score": score,
+                "raw": float("nan"),
+                "evidence": evidence(entry),
+                "created_at": entry["when"],
+            }
+            machine_all.append((entry["when"], entry["order"], coder, row))
+    machine_runs = _runs(machine_all)
+    human_rows = [c for c, _ in human_runs]
+    machine_rows = [c for c, _ in machine_runs]
     if (human_rows or machine_rows) and book is None:
         raise InvalidInput("the file codes text but has no <CodeBook>.", source=str(container.path))
     return {
         "report": report,
         "batch": batch,
         "codebook": book if mapping is not None or human_rows or machine_rows else None,
-        "human": human_rows,
-        "machine": machine_rows,
+        "human": human_runs,
+        "machine": machine_runs,
         "project_notes": project_notes,
     }
+
+
+def _when(value: str | None) -> datetime | None:
+    """An xsd:dateTime as an aware datetime (UTC when it has no zone); None if absent or invalid."""
+    if not value:
+        return None
+    try:
+        when = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _runs(items: list[tuple[Any, int, str, dict[str, Any]]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """Rows in time order (undated ones after, in file order), cut into runs of one coder each."""
+    far = datetime.max.replace(tzinfo=UTC)
+    items = sorted(items, key=lambda t: (t[0] or far, t[1]))
+    runs: list[tuple[str, list[dict[str, Any]]]] = []
+    for _, _, coder, row in items:
+        if runs and runs[-1][0] == coder:
+            runs[-1][1].append(row)
+        else:
+            runs.append((coder, [row]))
+    return runs
 
 
 def _project_codebook(store: Any) -> Codebook | None:
