@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -162,7 +163,7 @@ class SafeArchive:
                             "(zip bomb guard)."
                         )
                     chunks.append(chunk)
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error) as exc:
             raise InvalidInput(
                 f"entry {info.filename!r} cannot be read ({exc}); the archive is damaged.",
                 source=self.source,
