@@ -40,6 +40,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from xml.etree import ElementTree as ET
 from xml.etree.ElementTree import Element
 
@@ -353,7 +354,9 @@ def build_codebook(
         raise InvalidCodebook(
             "the file holds no codes.", source=source, hint="export a codebook with at least one code"
         )
-    data = base.model_dump(mode="json") if base else {"name": name, "title": title, "codes": []}
+    data: dict[str, Any] = (
+        base.model_dump(mode="json") if base else {"name": name, "title": title, "codes": []}
+    )
     data["codes"] = [*data["codes"], *new]
     if base and base.kinds:
         data["kinds"] = list(dict.fromkeys([*base.kinds, *(str(c["kind"]) for c in new)]))

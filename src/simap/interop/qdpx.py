@@ -276,7 +276,8 @@ def build_project(
         user = user_guid[coder]
         memo = _clean(rec.get("memo"))
         when = _stamp(rec.get("created_at")) if timestamps else None
-        first_field = (fields_of.get(vid) or [None])[0]
+        flds_of_v = fields_of.get(vid)
+        first_field = flds_of_v[0] if flds_of_v else None
         key = f"{vid}:{code_id}:{coder}"
         if rec["status"] == "rejected":
             if first_field is None:

@@ -159,9 +159,9 @@ class _Container:
             self.findings.warn(el, f"file {ref!r} is missing from the archive; its text is not imported")
             return None
         base = self.path.parent
-        for candidate in (base / "sources" / name, base / "Sources" / name, base / name):
-            if candidate.is_file() and candidate.resolve().is_relative_to(base.resolve()):
-                return candidate.read_bytes()
+        for file in (base / "sources" / name, base / "Sources" / name, base / name):
+            if file.is_file() and file.resolve().is_relative_to(base.resolve()):
+                return file.read_bytes()
         self.findings.warn(
             el, f"file {ref!r} is not next to {self.path.name} (nor in sources/); its text is not imported"
         )
@@ -668,11 +668,11 @@ def _read(container: _Container, findings: Findings, store: Any, codebook: Codeb
         cname = case.get("name") or cguid
         fields = _venture_fields(reader.variables(case, defs), findings, cname)
         vid = _unique(fields.get("id") or slugify(cname) or f"case-{cguid[:8].lower()}", taken_ids)
-        venture = {"id": vid, "name": cname, "fields": fields, "sources": [], "memos": []}
-        for ref in reader.children(case, "SourceRef"):
-            sguid = norm_guid(ref.get("targetGUID"), ref, findings)
+        venture: dict[str, Any] = {"id": vid, "name": cname, "fields": fields, "sources": [], "memos": []}
+        for sref in reader.children(case, "SourceRef"):
+            sguid = norm_guid(sref.get("targetGUID"), sref, findings)
             if sguid not in source_by_guid:
-                findings.warn(ref, f"refers to source {sguid}, which is not in <Sources>; ignored")
+                findings.warn(sref, f"refers to source {sguid}, which is not in <Sources>; ignored")
                 continue
             if sguid in case_of:
                 findings.lose(
@@ -682,8 +682,8 @@ def _read(container: _Container, findings: Findings, store: Any, codebook: Codeb
             case_of[sguid] = vid
             venture["sources"].append(source_by_guid[sguid])
             venture_of_source[sguid] = venture
-        for ref in reader.children(case, "CodeRef"):
-            case_codes.append((venture, norm_guid(ref.get("targetGUID"), ref, findings)))
+        for cref in reader.children(case, "CodeRef"):
+            case_codes.append((venture, norm_guid(cref.get("targetGUID"), cref, findings)))
         ventures.append(venture)
     for src in sources:
         if src.guid in venture_of_source:
@@ -806,18 +806,18 @@ def _read(container: _Container, findings: Findings, store: Any, codebook: Codeb
         for sel in src.selections:
             span = None
             if sel.doc is not None and sel.start is not None and sel.end is not None and sel.doc in doc_field:
-                text = reader.docs[sel.doc].text
-                a, b = to_index(units[sel.doc], sel.start), to_index(units[sel.doc], sel.end)
-                if not 0 <= a <= b <= len(text):
+                doc_text = reader.docs[sel.doc].text
+                i, j = to_index(units[sel.doc], sel.start), to_index(units[sel.doc], sel.end)
+                if not 0 <= i <= j <= len(doc_text):
                     findings.warn(
                         sel.element,
                         f"positions {sel.start}-{sel.end} fall outside the text; no evidence kept",
                     )
                 else:
-                    if a == b:
+                    if i == j:
                         findings.warn(sel.element, "is empty (start == end); kept as a code without a quote")
                     fld = doc_field[sel.doc][1]
-                    span = {"field": fld, "start": a, "end": b, "text": text[a:b]}
+                    span = {"field": fld, "start": i, "end": j, "text": doc_text[i:j]}
             desc = (sel.description or "").strip()
             ev = _EVIDENCE.match(desc)
             rank = int(ev.group("rank")) if ev and ev.group("rank") else None
