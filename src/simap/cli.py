@@ -255,10 +255,16 @@ def export_project_cmd(
     codebook: Annotated[
         str | None, typer.Option("--codebook", "-c", help="Default: the last coded one.")
     ] = None,
+    rejections: Annotated[
+        bool,
+        typer.Option("--rejections/--no-rejections", help="Write human rejections as notes (memos)."),
+    ] = True,
 ) -> None:
     """Write the project (texts, codes of every coder, memos, attributes) as REFI-QDA QDPX."""
     with _project(project) as proj:
-        stats = proj.export_project(out, fmt=format, codebook=codebook, min_score=min_score)
+        stats = proj.export_project(
+            out, fmt=format, codebook=codebook, min_score=min_score, rejections=rejections
+        )
     console.print(
         f"[green]Exported[/green] {stats.ventures} ventures, {stats.sources} sources, {stats.selections} "
         f"coded selections, {stats.codings} codings by {stats.users} coders and {stats.notes} notes to {out}"

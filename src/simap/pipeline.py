@@ -391,6 +391,7 @@ class Project:
         min_score: float = DEFAULT_MIN_SCORE,
         name: str | None = None,
         timestamps: bool = True,
+        rejections: bool = True,
     ) -> Any:
         """Write the whole project as a REFI-QDA QDPX for NVivo, ATLAS.ti, MAXQDA, QualCoder
         (``simap export project``); returns :class:`~simap.interop.qdpx.ExportStats`."""
@@ -413,6 +414,7 @@ class Project:
             min_score=min_score,
             name=name or default_name,
             timestamps=timestamps,
+            rejections=rejections,
         )
 
     def assignments(self, codebook: Codebook) -> pd.DataFrame:

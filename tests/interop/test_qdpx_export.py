@@ -96,3 +96,11 @@ def test_cli_export_project(coded_project, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "3 ventures, 4 sources" in " ".join(result.output.split())
     assert zipfile.is_zipfile(out)
+
+
+def test_rejections_can_be_left_out(coded_project, tmp_path: Path) -> None:
+    stats = coded_project.export_project(tmp_path / "n.qdpx", rejections=False)
+    with zipfile.ZipFile(tmp_path / "n.qdpx") as zf:
+        root = parse_xml(zf.read("project.qde"), source="n")
+    names = [n.get("name") for n in root.iter(f"{NS}Note")]
+    assert names == ["Memo: Funding"] and stats.not_exported["rejections (left out on request)"] == 2

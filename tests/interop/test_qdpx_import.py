@@ -243,6 +243,7 @@ def test_lenient_warns_naming_file_and_element_and_strict_refuses_writing_nothin
         'odd.qdpx: <Code name="Odd" guid="c001">: guid \'c001\' is not a UUID' in w for w in report.warnings
     )
     assert report.codings == 1
+    assert any("odd.qdpx: <Sets>: is empty" in w for w in report.warnings)
 
 
 def test_cli_import_qdpx_reports_convention(tmp_path: Path) -> None:

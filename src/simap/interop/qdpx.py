@@ -152,6 +152,7 @@ def build_project(
     min_score: float = 0.5,
     path: Path,
     timestamps: bool = True,
+    rejections: bool = True,
 ) -> tuple[bytes, dict[str, bytes], ExportStats]:
     """``(project.qde bytes, {sources/<GUID>.txt: bytes}, stats)`` for the given frames."""
     stats = ExportStats(path=path)
@@ -280,6 +281,9 @@ def build_project(
         first_field = flds_of_v[0] if flds_of_v else None
         key = f"{vid}:{code_id}:{coder}"
         if rec["status"] == "rejected":
+            if not rejections:
+                stats.skip("rejections (left out on request)")
+                continue
             if first_field is None:
                 stats.skip("rejections on ventures without text")
                 continue
@@ -390,12 +394,14 @@ def export_qdpx(
     name: str | None = None,
     validate: bool = True,
     timestamps: bool = True,
+    rejections: bool = True,
 ) -> ExportStats:
     """Write the project in ``store`` as a QDPX (see the module docs); checked against Project.xsd.
 
     ``timestamps`` writes each decision's time as ``creationDateTime`` (an import replays the
     decisions in that order, which decides between coders who disagree); without them the same
-    project always gives the same bytes."""
+    project always gives the same bytes. ``rejections=False`` leaves the rejection notes out (other
+    tools show each as a memo)."""
     from simap.store import repo
 
     target = Path(path)
@@ -408,6 +414,7 @@ def export_qdpx(
         min_score=min_score,
         path=target,
         timestamps=timestamps,
+        rejections=rejections,
     )
     if validate:
         errors = schema_errors(parse_xml(qde, source="project.qde"), "project")

@@ -558,6 +558,14 @@ def _read(container: _Container, findings: Findings, store: Any, codebook: Codeb
     if findings.strict and reader.ns == NS_PROJECT:
         for err in schema_errors(root, "project"):
             findings.warn(None, f"does not validate against Project.xsd: {err}")
+    sets_el = root.find(reader.t("Sets"))
+    if sets_el is not None:
+        if not len(reader.children(sets_el, "Set")):
+            findings.warn(sets_el, "is empty (the schema needs at least one <Set>); ignored")
+        else:
+            findings.lose(f"{len(reader.children(sets_el, 'Set'))} set(s) are not kept: simap has no sets")
+    if root.find(reader.t("Graphs")) is not None:
+        findings.lose("graphs (network views) are not kept")
     origin = root.get("origin") or ""
     report = RefiImportReport(
         path=str(container.path), xml_name=container.xml_name, origin=origin, convention=""
