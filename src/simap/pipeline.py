@@ -73,9 +73,19 @@ class Project:
         format: str | None = None,
         mapping: Any = None,
         skip_invalid: bool = False,
+        strict: bool = False,
         progress: Progress = _no_progress,
-    ) -> repo.ImportStats:
-        """Read, segment and store ventures in one transaction; ``progress("import", step, 3)``."""
+    ) -> Any:
+        """Read, segment and store ventures in one transaction; ``progress("import", step, 3)``.
+
+        A REFI-QDA project (``.qdpx``, ``.qde``) goes to :meth:`import_refi` (``strict`` applies to
+        it) and returns its :class:`~simap.interop.qdpx_import.RefiImportReport`; other files return
+        :class:`~simap.store.repo.ImportStats`."""
+        if format in ("qdpx", "qde") or (format is None and Path(path).suffix.lower() in (".qdpx", ".qde")):
+            progress("import", 0, 1)
+            report = self.import_refi(path, strict=strict)
+            progress("import", 1, 1)
+            return report
         from simap.ingest import read
         from simap.ingest.segment import segment_documents
 
@@ -87,6 +97,16 @@ class Project:
         stats = repo.upsert_ventures(self.store, batch, segments, actor=self.actor, source=str(path))
         progress("import", 3, 3)
         return stats
+
+    def import_refi(
+        self, path: str | Path, *, strict: bool = False, codebook: str | Codebook | None = None
+    ) -> Any:
+        """Import a REFI-QDA project from NVivo, ATLAS.ti, MAXQDA, QualCoder, f4 or simap: sources
+        become ventures, codings human codes by their user, memos are kept (``simap import X.qdpx``)."""
+        from simap.interop.qdpx_import import import_refi
+
+        book = cb.load(codebook) if isinstance(codebook, str) else codebook
+        return import_refi(self.store, path, strict=strict, codebook=book, actor=self.actor)
 
     # -- code -----------------------------------------------------------------------------
     def make_coder(
@@ -341,14 +361,94 @@ class Project:
 
     # -- map, report, export --------------------------------------------------------------
     def current_codebook(self, codebook: str | Codebook | None = None) -> Codebook:
+        """``codebook``, else the one of the last coding run, else the working codebook an import
+        (``simap import FILE.qdpx``, ``simap import-codebook``) or an edit set."""
         if isinstance(codebook, Codebook):
             return codebook
         if codebook is not None:
             return cb.load(codebook)
         book = repo.latest_coded_codebook(self.store)
         if book is None:
+            from simap.review.codebook_edit import SETTING
+            from simap.store import browse
+
+            setting = browse.get_setting(self.store, SETTING)
+            if setting and setting.get("version"):
+                return repo.load_codebook_version(self.store, str(setting["version"]))
             raise NotFound("this project has not been coded yet.", hint="run `simap code` first")
         return book
+
+    def working_codebook(self) -> Codebook:
+        """The codebook the workbench shows: last saved or imported, else last coded, else the default."""
+        from simap.review.codebook_edit import working_codebook
+
+        return working_codebook(self.store)
+
+    def set_working_codebook(self, book: Codebook) -> str:
+        """Store ``book`` as a version of this project and make it the working codebook."""
+        from simap.review.codebook_edit import SETTING
+        from simap.store import browse
+
+        version = repo.save_codebook(self.store, book, actor=self.actor)
+        browse.put_setting(self.store, SETTING, {"version": version})
+        return version
+
+    # -- REFI-QDA (NVivo, ATLAS.ti, MAXQDA, QualCoder, Taguette) -----------------------------
+    def import_codebook(self, path: str | Path, *, strict: bool = False, name: str | None = None) -> Any:
+        """Read a QDC codebook, store it as a version and make it the working codebook
+        (``simap import-codebook``); returns the :class:`~simap.interop.qdc.QdcResult`."""
+        from simap.interop.qdc import read_qdc
+
+        result = read_qdc(path, strict=strict, name=name)
+        self.set_working_codebook(result.codebook)
+        return result
+
+    def export_codebook(
+        self, path: str | Path, *, fmt: str = "qdc", codebook: str | Codebook | None = None
+    ) -> Path:
+        """Write a codebook (default: the working codebook) as QDC, YAML, JSON or CSV."""
+        from simap.interop import write_codebook
+
+        if isinstance(codebook, Codebook):
+            book = codebook
+        else:
+            book = cb.load(codebook) if codebook is not None else self.working_codebook()
+        return write_codebook(book, path, fmt)
+
+    def export_project(
+        self,
+        path: str | Path,
+        *,
+        fmt: str = "qdpx",
+        codebook: str | Codebook | None = None,
+        min_score: float = DEFAULT_MIN_SCORE,
+        name: str | None = None,
+        timestamps: bool = True,
+        rejections: bool = True,
+    ) -> Any:
+        """Write the whole project as a REFI-QDA QDPX for NVivo, ATLAS.ti, MAXQDA, QualCoder
+        (``simap export project``); returns :class:`~simap.interop.qdpx.ExportStats`."""
+        from simap.errors import expected
+        from simap.interop.qdpx import export_qdpx
+
+        if fmt != "qdpx":
+            raise InvalidInput(
+                expected("the project export format", "qdpx", fmt), field="format", hint="use --format qdpx"
+            )
+        try:
+            book = self.current_codebook(codebook)
+        except NotFound:
+            book = self.working_codebook()
+        default_name = Path(self.store.url.split("/")[-1]).stem if "sqlite" in self.store.url else "simap"
+        return export_qdpx(
+            self.store,
+            path,
+            codebook=book,
+            min_score=min_score,
+            name=name or default_name,
+            timestamps=timestamps,
+            rejections=rejections,
+        )
 
     def assignments(self, codebook: Codebook) -> pd.DataFrame:
         return repo.load_assignments(self.store, codebook)
