@@ -1,0 +1,251 @@
+"""Quality of `simap diagnose` on an entrepreneur's own words (issue 11, item 6).
+
+The texts are ``bench/data/diagnose_texts.yaml``: first-person descriptions written by the simap
+team, each with the codes it states, split into ``tune`` (looked at while choosing the text
+defaults of the diagnosis) and ``heldout`` (only measured). Each text is diagnosed against a map
+and the codes found (barriers, principles, challenges) are compared with the expected ones:
+recall and precision, pooled over the texts of a split, and per code.
+
+The map is the demo corpus that ships with simap (45 ventures written for the package), coded
+with the chosen embedder and with its hand-coded gold codes recorded as accepted decisions, so
+that the peers shown carry real evidence quotes. Every diagnosis is also checked for the rule
+"no recommended principle without a supporting peer and its quote".
+
+Two settings are measured in the same run:
+
+* ``map_defaults``: the text is read exactly like a venture of the map (the map's ``min_score``,
+  no cap on the number of codes, no first-person normalisation): the behaviour before item 6;
+* ``text_defaults``: the diagnosis defaults for free text (``TEXT_DEFAULTS``: first-person
+  normalisation, a lower presence score, at most a few codes).
+
+    python bench/diagnose_quality.py [--embedder static] [--write]
+
+Writes bench/out/diagnose_quality.json; ``--write`` replaces the "## Diagnose on free text"
+section of docs/benchmarks.md (or appends it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+try:
+    import _common
+except ModuleNotFoundError:  # imported as bench.diagnose_quality (tests)
+    from bench import _common
+
+ROOT = Path(__file__).resolve().parents[1]
+TEXTS = ROOT / "bench" / "data" / "diagnose_texts.yaml"
+SECTION = "## Diagnose on free text"
+SETTINGS: dict[str, dict[str, Any]] = {
+    "map_defaults": {"text_min_score": "map", "max_text_codes": None, "voice": False},
+    "text_defaults": {},
+}
+
+
+def load_texts(path: Path = TEXTS) -> list[dict[str, Any]]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return list(data["texts"])
+
+
+def build_map(db: Path, embedder: str = "static") -> Any:
+    """The demo corpus as a map: imported, machine-coded, gold codes recorded as accepted decisions."""
+    from simap.demo import GOLD_PATH, VENTURES_PATH, load_gold_records, load_ventures
+    from simap.pipeline import Project
+    from simap.store import repo
+
+    project = Project.open(db, actor="bench")
+    project.import_path(Path(str(VENTURES_PATH)))
+    result = project.code(embedder=embedder)
+    ventures = {v["id"]: v for v in load_ventures(VENTURES_PATH)}
+    for rec in load_gold_records(GOLD_PATH):
+        venture = ventures[rec["id"]]
+        for code in rec["codes"]:
+            quote = str((rec.get("evidence") or {}).get(code) or "")
+            evidence = []
+            for fld in ("description", "interview"):
+                at = str(venture.get(fld) or "").find(quote) if quote else -1
+                if at >= 0:
+                    evidence = [
+                        {"field": fld, "start": at, "end": at + len(quote), "text": quote, "score": 1.0}
+                    ]
+                    break
+            repo.record_decision(
+                project.store,
+                venture_id=rec["id"],
+                code_id=code,
+                coder="gold",
+                status="accepted",
+                codebook_version=result.codebook_version,
+                evidence=evidence or None,
+            )
+    return project
+
+
+def _ratio(a: int, b: int) -> float | None:
+    return round(a / b, 3) if b else None
+
+
+def score_split(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    tp = sum(len(r["expected"] & r["found"]) for r in rows)
+    n_exp = sum(len(r["expected"]) for r in rows)
+    n_found = sum(len(r["found"]) for r in rows)
+    per_code: dict[str, dict[str, Any]] = {}
+    codes = sorted({c for r in rows for c in r["expected"] | r["found"]})
+    for code in codes:
+        ctp = sum(code in r["expected"] and code in r["found"] for r in rows)
+        cexp = sum(code in r["expected"] for r in rows)
+        cfound = sum(code in r["found"] for r in rows)
+        per_code[code] = {
+            "expected": cexp,
+            "found": cfound,
+            "recall": _ratio(ctp, cexp),
+            "precision": _ratio(ctp, cfound),
+        }
+    return {
+        "texts": len(rows),
+        "expected": n_exp,
+        "found": n_found,
+        "recall": _ratio(tp, n_exp),
+        "precision": _ratio(tp, n_found),
+        "all_found": sum(r["expected"] <= r["found"] for r in rows),
+        "per_code": per_code,
+    }
+
+
+def unsupported(diagnosis: Any) -> list[str]:
+    """Recommended principles with no peer on the diagnosis that uses them with a quote."""
+    backed = {
+        p.principle
+        for p in diagnosis.peers
+        if p.principle_evidence is not None and p.principle_evidence.text.strip()
+    }
+    return [r.code_id for r in diagnosis.recommendations if r.recommended and r.code_id not in backed]
+
+
+def run_setting(project: Any, texts: list[dict[str, Any]], embedder: str, **options: Any) -> dict[str, Any]:
+    from simap.advise.diagnose import Advisor
+
+    advisor = Advisor(project, embedder=embedder, **options)
+    rows = []
+    bad = 0
+    t0 = time.perf_counter()
+    for item in texts:
+        d = advisor.diagnose(item["text"], countries=[item["country"]], sectors=[item["sector"]])
+        found = {c.code_id for c in d.barriers + d.principles + d.challenges}
+        missing = unsupported(d)
+        bad += bool(missing)
+        rows.append(
+            {
+                "id": item["id"],
+                "split": item["split"],
+                "expected": set(item["expected"]),
+                "found": found,
+                "recommended": [r.code_id for r in d.recommendations if r.recommended],
+                "to_explore": [r.code_id for r in d.recommendations if getattr(r, "to_explore", False)],
+                "unsupported": missing,
+                "peers": len(d.peers),
+            }
+        )
+    seconds = time.perf_counter() - t0
+    out: dict[str, Any] = {
+        "options": {k: v for k, v in options.items()},
+        "seconds_per_text": round(seconds / max(1, len(texts)), 3),
+        "diagnoses_with_unsupported_recommendation": bad,
+    }
+    for split in ("tune", "heldout"):
+        out[split] = score_split([r for r in rows if r["split"] == split])
+    out["all"] = score_split(rows)
+    out["texts"] = [
+        {
+            **r,
+            "expected": sorted(r["expected"]),
+            "found": sorted(r["found"]),
+            "missed": sorted(r["expected"] - r["found"]),
+            "extra": sorted(r["found"] - r["expected"]),
+        }
+        for r in rows
+    ]
+    return out
+
+
+def run(embedder: str = "static", settings: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    texts = load_texts()
+    counts = Counter(t["split"] for t in texts)
+    res: dict[str, Any] = {"embedder": embedder, "n_texts": dict(counts), "settings": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        project = build_map(Path(tmp) / "map.db", embedder=embedder)
+        try:
+            for name, options in (settings or SETTINGS).items():
+                res["settings"][name] = run_setting(project, texts, embedder, **options)
+        finally:
+            project.close()
+    return res
+
+
+def markdown(res: dict[str, Any]) -> str:
+    m = res["machine"]
+    lines = [
+        SECTION,
+        "",
+        f"`python bench/diagnose_quality.py --embedder {res['embedder']}` ({m['date']}, {m['cores']} cores, "
+        f"{m['cpu']}). {sum(res['n_texts'].values())} first-person texts written by us "
+        f"(`bench/data/diagnose_texts.yaml`: {res['n_texts'].get('tune', 0)} tune, "
+        f"{res['n_texts'].get('heldout', 0)} held out), diagnosed against the demo map (45 ventures, gold "
+        "codes as accepted decisions). Recall and precision of the expected codes, pooled over the texts.",
+        "",
+        "| setting | split | recall | precision | texts with every code | unsupported recommendations |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, s in res["settings"].items():
+        for split in ("tune", "heldout"):
+            r = s[split]
+            lines.append(
+                f"| {name} | {split} | {r['recall']} | {r['precision']} | {r['all_found']}/{r['texts']} "
+                f"| {s['diagnoses_with_unsupported_recommendation']} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def write_docs(text: str) -> None:
+    docs = ROOT / "docs" / "benchmarks.md"
+    body = docs.read_text(encoding="utf-8")
+    if SECTION in body:
+        head, rest = body.split(SECTION, 1)
+        nxt = rest.find("\n## ")
+        tail = rest[nxt + 1 :] if nxt >= 0 else ""
+        body = head + text + ("\n" + tail if tail else "")
+    else:
+        body = body.rstrip("\n") + "\n\n" + text
+    docs.write_text(body, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--embedder", default="static")
+    ap.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
+    args = ap.parse_args(argv)
+    res = run(args.embedder)
+    path = _common.write_result("diagnose_quality", res)
+    for name, s in res["settings"].items():
+        for split in ("tune", "heldout"):
+            r = s[split]
+            print(f"{name:14s} {split:8s} recall {r['recall']}  precision {r['precision']}")
+        print(f"{'':14s} unsupported recommendations: {s['diagnoses_with_unsupported_recommendation']}")
+    print(f"wrote {path}")
+    if args.write:
+        import json
+
+        write_docs(markdown(json.loads(path.read_text())))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
