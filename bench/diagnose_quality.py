@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TEXTS = ROOT / "bench" / "data" / "diagnose_texts.yaml"
 SECTION = "## Diagnose on free text"
 SETTINGS: dict[str, dict[str, Any]] = {
-    "map_defaults": {"text_min_score": "map", "max_text_codes": None, "voice": False},
+    "map_defaults": {"text_min_score": 0.5, "max_text_codes": 0, "voice": False},
     "text_defaults": {},
 }
 
@@ -176,6 +176,40 @@ def run_setting(project: Any, texts: list[dict[str, Any]], embedder: str, **opti
     return out
 
 
+GRID_SCORES = [round(0.2 + 0.025 * i, 3) for i in range(13)]
+GRID_CAPS = [3, 4, 5, 0]
+
+
+def grid(
+    project: Any, texts: list[dict[str, Any]], embedder: str, split: str = "tune"
+) -> list[dict[str, Any]]:
+    """Codes only (no advice): recall and precision on ``split`` for every voice x min score x cap."""
+    from simap.advise.diagnose import Advisor
+
+    chosen = [t for t in texts if t["split"] == split]
+    out = []
+    for voice in (False, True):
+        advisor = Advisor(project, embedder=embedder, voice=voice, text_min_score=0.0, max_text_codes=0)
+        coded = [{c.code_id: c.score for c in advisor.code_text({"description": t["text"]})} for t in chosen]
+        for cap in GRID_CAPS:
+            for thr in GRID_SCORES:
+                rows = []
+                for t, scores in zip(chosen, coded, strict=True):
+                    ranked = sorted((c for c, v in scores.items() if v >= thr), key=lambda c: -scores[c])
+                    rows.append({"expected": set(t["expected"]), "found": set(ranked[: cap or None])})
+                r = score_split(rows)
+                out.append(
+                    {
+                        "voice": voice,
+                        "max_codes": cap,
+                        "min_score": thr,
+                        "recall": r["recall"],
+                        "precision": r["precision"],
+                    }
+                )
+    return out
+
+
 def run(embedder: str = "static", settings: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     texts = load_texts()
     counts = Counter(t["split"] for t in texts)
@@ -231,7 +265,20 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--embedder", default="static")
     ap.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
+    ap.add_argument(
+        "--grid", action="store_true", help="only print the grid of text defaults on the tune split"
+    )
     args = ap.parse_args(argv)
+    if args.grid:
+        with tempfile.TemporaryDirectory() as tmp:
+            project = build_map(Path(tmp) / "map.db", embedder=args.embedder)
+            try:
+                rows = grid(project, load_texts(), args.embedder)
+            finally:
+                project.close()
+        for r in rows:
+            print(r)
+        return 0
     res = run(args.embedder)
     path = _common.write_result("diagnose_quality", res)
     for name, s in res["settings"].items():
