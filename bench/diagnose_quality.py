@@ -7,7 +7,7 @@ and the codes found (barriers, principles, challenges) are compared with the exp
 recall and precision, pooled over the texts of a split, and per code.
 
 The map is the demo corpus that ships with simap (45 ventures written for the package), coded
-with the chosen embedder and with its hand-coded gold codes recorded as accepted decisions, so
+with the default ``static`` backend and with its hand-coded gold codes recorded as accepted decisions, so
 that the peers shown carry real evidence quotes. Every diagnosis is also checked for the rule
 "no recommended principle without a supporting peer and its quote".
 
@@ -18,7 +18,10 @@ Two settings are measured in the same run:
 * ``text_defaults``: the diagnosis defaults for free text (``TEXT_DEFAULTS``: first-person
   normalisation, a lower presence score, at most a few codes).
 
-    python bench/diagnose_quality.py [--embedder static] [--write]
+    python bench/diagnose_quality.py [--embedder static] [--write] [--grid]
+
+``--embedder`` is the backend the texts are coded with (``simap diagnose --embedder``); ``--grid``
+prints recall and precision on the tune split for a grid of text defaults (how they were chosen).
 
 Writes bench/out/diagnose_quality.json; ``--write`` replaces the "## Diagnose on free text"
 section of docs/benchmarks.md (or appends it).
@@ -45,7 +48,8 @@ ROOT = Path(__file__).resolve().parents[1]
 TEXTS = ROOT / "bench" / "data" / "diagnose_texts.yaml"
 SECTION = "## Diagnose on free text"
 SETTINGS: dict[str, dict[str, Any]] = {
-    "map_defaults": {"text_min_score": 0.5, "max_text_codes": 0, "voice": False},
+    "map_defaults": {"text_min_score": 0.5, "max_text_codes": 0, "voice": False, "founder_examples": False},
+    "no_founder_examples": {"founder_examples": False},
     "text_defaults": {},
 }
 
@@ -188,8 +192,15 @@ def grid(
 
     chosen = [t for t in texts if t["split"] == split]
     out = []
-    for voice in (False, True):
-        advisor = Advisor(project, embedder=embedder, voice=voice, text_min_score=0.0, max_text_codes=0)
+    for voice, founder in ((False, False), (True, False), (True, True)):
+        advisor = Advisor(
+            project,
+            embedder=embedder,
+            voice=voice,
+            founder_examples=founder,
+            text_min_score=0.0,
+            max_text_codes=0,
+        )
         coded = [{c.code_id: c.score for c in advisor.code_text({"description": t["text"]})} for t in chosen]
         for cap in GRID_CAPS:
             for thr in GRID_SCORES:
@@ -201,6 +212,7 @@ def grid(
                 out.append(
                     {
                         "voice": voice,
+                        "founder_examples": founder,
                         "max_codes": cap,
                         "min_score": thr,
                         "recall": r["recall"],
@@ -215,7 +227,7 @@ def run(embedder: str = "static", settings: dict[str, dict[str, Any]] | None = N
     counts = Counter(t["split"] for t in texts)
     res: dict[str, Any] = {"embedder": embedder, "n_texts": dict(counts), "settings": {}}
     with tempfile.TemporaryDirectory() as tmp:
-        project = build_map(Path(tmp) / "map.db", embedder=embedder)
+        project = build_map(Path(tmp) / "map.db")
         try:
             for name, options in (settings or SETTINGS).items():
                 res["settings"][name] = run_setting(project, texts, embedder, **options)
@@ -271,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.grid:
         with tempfile.TemporaryDirectory() as tmp:
-            project = build_map(Path(tmp) / "map.db", embedder=args.embedder)
+            project = build_map(Path(tmp) / "map.db")
             try:
                 rows = grid(project, load_texts(), args.embedder)
             finally:

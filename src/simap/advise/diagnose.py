@@ -54,11 +54,13 @@ POSSIBLE_MIN = 0.25
 """Codes scoring from here to ``min_score`` are listed as *possible* (never claimed as present)."""
 MAX_POSSIBLE = 4
 TEXT_DEFAULTS: dict[str, dict[str, float]] = {
-    "static": {"min_score": 0.325, "max_codes": 4},
+    "static": {"min_score": 0.25, "max_codes": 3},
+    "minilm": {"min_score": 0.4, "max_codes": 4},
 }
 """Per embedding backend: from which score a code of the venture's own text counts as present, and
-how many codes of the text are claimed at most (``bench/diagnose_quality.py``, tune split).
-Backends not listed read the text with the map's ``min_score`` and the same cap."""
+how many codes of the text are claimed at most. Chosen as the best F2 (recall weighted twice) on the
+``tune`` texts of ``bench/diagnose_quality.py --grid``; the held-out texts only measure them.
+Backends not listed read the text with the map's ``min_score`` and ``TEXT_FALLBACK_MAX_CODES``."""
 TEXT_FALLBACK_MAX_CODES = 4
 _CODER_PARAMS = ("units", "C", "cue_weight", "threshold", "evidence_k")
 _QUERY_ID = "__query__"
@@ -78,11 +80,13 @@ class Advisor:
         text_min_score: float | None = None,
         max_text_codes: int | None = None,
         voice: bool = True,
+        founder_examples: bool = True,
     ) -> None:
         """``text_min_score``: from which score a code of the free text counts as present;
         ``max_text_codes``: how many codes of the free text are claimed at most (0: no cap); both
         default to ``TEXT_DEFAULTS`` of the embedder. ``voice``: also read each sentence in the
-        third person (:mod:`simap.advise.voice`)."""
+        third person (:mod:`simap.advise.voice`). ``founder_examples``: fit the coder of the free text on
+        the codebook plus first-person example sentences (``founder_voice.yaml``)."""
         self.project = project
         self.codebook = project.current_codebook(codebook)
         self.min_score = float(min_score)
@@ -91,6 +95,8 @@ class Advisor:
         self._text_min_score = text_min_score
         self._max_text_codes = max_text_codes
         self.voice = voice
+        self.founder_examples = founder_examples
+        self._text_coder: Any = None
         self._index: AdviceIndex | None = None
         self._coder: Any = None
 
@@ -104,7 +110,7 @@ class Advisor:
 
     # -- coding the venture's own text ------------------------------------------------------
     def _text_defaults(self) -> dict[str, float]:
-        name = str(getattr(getattr(self.coder(), "embedder", None), "name", "") or "")
+        name = str(getattr(getattr(self.text_coder(), "embedder", None), "name", "") or "")
         return TEXT_DEFAULTS.get(name, {})
 
     @property
@@ -124,26 +130,41 @@ class Advisor:
     def coder(self) -> Any:
         """The project's zero-shot coder, fitted as in its latest coding run of this codebook."""
         if self._coder is None:
-            meta = self.project.report_meta(self.codebook, self.min_score, True)
-            params: dict[str, Any] = dict(meta.get("params") or {})
-            run_embedder = str(params.get("embedder") or "").split(":")[0] or None
-            name = self.embedder or run_embedder or "static"
-            same = name == run_embedder
-            emb_params = params.get("embedder_params") if same else None
-            coder_params = {k: params[k] for k in _CODER_PARAMS if same and k in params}
-            corpus = None
-            if name == "tfidf":
-                from simap.store import repo
-
-                corpus = repo.load_segments(self.project.store)["text"].tolist()
-            self._coder = self.project.make_coder(
-                self.codebook,
-                embedder=name,
-                embedder_params=dict(emb_params) if isinstance(emb_params, dict) else None,
-                corpus=corpus,
-                **coder_params,
-            )
+            self._coder = self._fit_coder(self.codebook)
         return self._coder
+
+    def text_coder(self) -> Any:
+        """The coder of the venture's own words: as :meth:`coder`, fitted on the codebook plus the
+        founder-voice sentences of :mod:`simap.advise.voice` (when ``founder_examples``)."""
+        if not self.founder_examples:
+            return self.coder()
+        if self._text_coder is None:
+            from simap.advise.voice import with_founder_examples
+
+            book = with_founder_examples(self.codebook)
+            self._text_coder = self.coder() if book is self.codebook else self._fit_coder(book)
+        return self._text_coder
+
+    def _fit_coder(self, book: Codebook) -> Any:
+        meta = self.project.report_meta(self.codebook, self.min_score, True)
+        params: dict[str, Any] = dict(meta.get("params") or {})
+        run_embedder = str(params.get("embedder") or "").split(":")[0] or None
+        name = self.embedder or run_embedder or "static"
+        same = name == run_embedder
+        emb_params = params.get("embedder_params") if same else None
+        coder_params = {k: params[k] for k in _CODER_PARAMS if same and k in params}
+        corpus = None
+        if name == "tfidf":
+            from simap.store import repo
+
+            corpus = repo.load_segments(self.project.store)["text"].tolist()
+        return self.project.make_coder(
+            book,
+            embedder=name,
+            embedder_params=dict(emb_params) if isinstance(emb_params, dict) else None,
+            corpus=corpus,
+            **coder_params,
+        )
 
     def code_text(self, texts: Mapping[str, str], *, free_text: bool = True) -> list[CodeEvidence]:
         """Code ``{field: text}`` (e.g. the description and free-text answers) with the coder.
@@ -163,7 +184,8 @@ class Advisor:
         segments = segment_documents(docs)
         if segments.empty:
             return []
-        suggestions = self._suggest(segments, voice=self.voice and free_text)
+        coder = self.text_coder() if free_text else self.coder()
+        suggestions = self._suggest(coder, segments, voice=self.voice and free_text)
         prompts = {q.id: " ".join(q.prompt.split()) for q in self.form.questions}
         threshold = self.text_min_score if free_text else self.min_score
         cap = self.max_text_codes if free_text else 0
@@ -206,9 +228,9 @@ class Advisor:
             )
         return out
 
-    def _suggest(self, segments: pd.DataFrame, *, voice: bool) -> pd.DataFrame:
+    @staticmethod
+    def _suggest(coder: Any, segments: pd.DataFrame, *, voice: bool) -> pd.DataFrame:
         """The coder's suggestions for the sentences, read as written and (``voice``) in the third person."""
-        coder = self.coder()
         if not voice or not hasattr(coder, "score_segments"):
             return coder.predict(segments)
         from simap.advise.voice import third_person
