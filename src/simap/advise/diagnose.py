@@ -55,7 +55,7 @@ POSSIBLE_MIN = 0.25
 MAX_POSSIBLE = 4
 TEXT_DEFAULTS: dict[str, dict[str, float]] = {
     "static": {"min_score": 0.25, "max_codes": 3},
-    "minilm": {"min_score": 0.4, "max_codes": 4},
+    "minilm": {"min_score": 0.5, "max_codes": 3},
 }
 """Per embedding backend: from which score a code of the venture's own text counts as present, and
 how many codes of the text are claimed at most. Chosen as the best F2 (recall weighted twice) on the
