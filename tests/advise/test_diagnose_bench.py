@@ -118,3 +118,22 @@ def test_every_recommended_principle_has_a_quoted_peer(bench_result) -> None:
     assert bench_result["diagnoses_with_unsupported_recommendation"] == 0
     for t in bench_result["texts"]:
         assert not t["unsupported"], t
+
+
+def test_diagnose_cli_text_options(advice_project) -> None:
+    """--text-min-score and --max-text-codes reach the diagnosis (fake embedder, no model)."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from simap.cli import app
+
+    db = advice_project.store.url.replace("sqlite:///", "")
+    text = "We collect survey data in the field. Volunteers write a wiki. I train girls to code."
+    args = ["diagnose", "-p", db, "--text", text, "--json", "--text-min-score", "0.01"]
+    result = CliRunner().invoke(app, [*args, "--max-text-codes", "2"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    d = json.loads(result.output)
+    assert d["text_min_score"] == 0.01 and d["max_text_codes"] == 2
+    assert len(d["barriers"] + d["principles"] + d["challenges"]) == 2
+    assert all(not r["recommended"] or not r["to_explore"] for r in d["recommendations"])
