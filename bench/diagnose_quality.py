@@ -248,7 +248,21 @@ plus first-person example sentences per code and neutral founder talk as negativ
 "Unsupported recommendations": diagnoses with a principle marked recommended that no shown peer
 uses with a quoted piece of evidence; since this bench such a principle is listed `to_explore`
 instead, so the count is 0 in every setting (before the rule: 13 of the 32 diagnoses).
+
+How honest the held-out figure is: the held-out texts were written before any tuning and were
+never used to choose a default, but they were measured after each step (static: map reading 0.379;
+third-person reading with 0.325 / 4 codes 0.759; with 0.2 / 3 codes 0.724; with the founder-voice
+sentences and 0.25 / 3 codes 0.793), and the founder-voice sentences were written after the first
+held-out errors had been seen (they share no 5-word run with the bench texts; checked). Read the
+held-out figures as optimistic by a few points. Where it falls short: with `static` the held-out
+recall stays just under the 0.8 target (23 of 29 codes); the misses are mostly DP5 (citizen data
+that reaches decision makers, told across two or three sentences) and DP1, which a sentence-level
+zero-shot coder reads one sentence at a time; DP2 ("we work with...") is the most common false
+code. Pooling over sentence pairs or the whole text, and subtracting a per-code background score
+from neutral founder talk, were tried on the tune texts and did not help.
 """
+
+VERDICT = "Target (held-out recall >= 0.8) with the defaults of `simap diagnose`: {verdicts}."
 
 
 def markdown(results: list[dict[str, Any]]) -> str:
@@ -276,7 +290,13 @@ def markdown(results: list[dict[str, Any]]) -> str:
                 f"| {h['precision']} | {h['all_found']}/{h['texts']} "
                 f"| {s['diagnoses_with_unsupported_recommendation']} |"
             )
-    return "\n".join(lines) + "\n\n" + NOTES
+    verdicts = []
+    for res in results:
+        h = res["settings"].get("text_defaults", {}).get("heldout")
+        if h:
+            ok = (h["recall"] or 0) >= 0.8
+            verdicts.append(f"{res['embedder']} {h['recall']} ({'met' if ok else 'not met'})")
+    return "\n".join(lines) + "\n\n" + VERDICT.format(verdicts="; ".join(verdicts)) + "\n\n" + NOTES
 
 
 def result_name(embedder: str) -> str:
