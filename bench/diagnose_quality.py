@@ -46,6 +46,7 @@ except ModuleNotFoundError:  # imported as bench.diagnose_quality (tests)
     from bench import _common
 
 ROOT = Path(__file__).resolve().parents[1]
+SPLITS = ("tune", "heldout", "fresh")
 TEXTS = ROOT / "bench" / "data" / "diagnose_texts.yaml"
 SECTION = "## Diagnose on free text"
 SETTINGS: dict[str, dict[str, Any]] = {
@@ -165,8 +166,9 @@ def run_setting(project: Any, texts: list[dict[str, Any]], embedder: str, **opti
         "seconds_per_text": round(seconds / max(1, len(texts)), 3),
         "diagnoses_with_unsupported_recommendation": bad,
     }
-    for split in ("tune", "heldout"):
+    for split in SPLITS:
         out[split] = score_split([r for r in rows if r["split"] == split])
+    out["unseen"] = score_split([r for r in rows if r["split"] != "tune"])
     out["all"] = score_split(rows)
     out["texts"] = [
         {
@@ -186,12 +188,12 @@ GRID_CAPS = [3, 4, 5, 0]
 
 
 def grid(
-    project: Any, texts: list[dict[str, Any]], embedder: str, split: str = "tune"
+    project: Any, texts: list[dict[str, Any]], embedder: str, splits: tuple[str, ...] = ("tune",)
 ) -> list[dict[str, Any]]:
-    """Codes only (no advice): recall and precision on ``split`` for every voice x min score x cap."""
+    """Codes only (no advice): recall and precision on ``splits`` for every voice x min score x cap."""
     from simap.advise.diagnose import Advisor
 
-    chosen = [t for t in texts if t["split"] == split]
+    chosen = [t for t in texts if t["split"] in splits]
     out = []
     for voice, founder in ((False, False), (True, False), (True, True)):
         advisor = Advisor(
@@ -273,29 +275,34 @@ def markdown(results: list[dict[str, Any]]) -> str:
         "",
         f"`python bench/diagnose_quality.py [--embedder minilm]` ({m['date']}, {m['cores']} cores, "
         f"{m['cpu']}). {sum(n.values())} first-person texts written by us "
-        f"(`bench/data/diagnose_texts.yaml`: {n.get('tune', 0)} tune, {n.get('heldout', 0)} held out), "
+        f"(`bench/data/diagnose_texts.yaml`: {n.get('tune', 0)} tune, {n.get('heldout', 0)} held out, "
+        f"{n.get('fresh', 0)} fresh), "
         "each diagnosed against the demo map (45 ventures, gold codes as accepted decisions). Recall "
         "and precision of the expected codes, pooled over the texts of a split; target: held-out "
         "recall >= 0.8.",
         "",
-        "| embedder | setting | tune recall | tune precision | held-out recall | held-out precision "
-        "| held-out texts with every code | unsupported recommendations |",
+        "| embedder | setting | tune R / P | held-out R / P | fresh R / P | held-out + fresh R / P "
+        "| unseen texts with every code | unsupported recommendations |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for res in results:
         for name, s in res["settings"].items():
-            t, h = s["tune"], s["heldout"]
+            cells = [
+                f"{s[k]['recall']} / {s[k]['precision']}" for k in ("tune", "heldout", "fresh", "unseen")
+            ]
+            u = s["unseen"]
             lines.append(
-                f"| {res['embedder']} | {name} | {t['recall']} | {t['precision']} | {h['recall']} "
-                f"| {h['precision']} | {h['all_found']}/{h['texts']} "
+                f"| {res['embedder']} | {name} | {' | '.join(cells)} | {u['all_found']}/{u['texts']} "
                 f"| {s['diagnoses_with_unsupported_recommendation']} |"
             )
     verdicts = []
     for res in results:
-        h = res["settings"].get("text_defaults", {}).get("heldout")
-        if h:
-            ok = (h["recall"] or 0) >= 0.8
-            verdicts.append(f"{res['embedder']} {h['recall']} ({'met' if ok else 'not met'})")
+        d = res["settings"].get("text_defaults", {})
+        for split in ("heldout", "fresh", "unseen"):
+            h = d.get(split)
+            if h and h.get("recall") is not None:
+                ok = h["recall"] >= 0.8
+                verdicts.append(f"{res['embedder']} {split} {h['recall']} ({'met' if ok else 'not met'})")
     return "\n".join(lines) + "\n\n" + VERDICT.format(verdicts="; ".join(verdicts)) + "\n\n" + NOTES
 
 
@@ -323,12 +330,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--grid", action="store_true", help="only print the grid of text defaults on the tune split"
     )
+    ap.add_argument("--grid-splits", default="tune", help="comma-separated splits the grid is scored on")
     args = ap.parse_args(argv)
     if args.grid:
         with tempfile.TemporaryDirectory() as tmp:
             project = build_map(Path(tmp) / "map.db")
             try:
-                rows = grid(project, load_texts(), args.embedder)
+                rows = grid(project, load_texts(), args.embedder, tuple(args.grid_splits.split(",")))
             finally:
                 project.close()
         for r in rows:
@@ -337,10 +345,10 @@ def main(argv: list[str] | None = None) -> int:
     res = run(args.embedder)
     path = _common.write_result(result_name(args.embedder), res)
     for name, s in res["settings"].items():
-        for split in ("tune", "heldout"):
+        for split in (*SPLITS, "unseen"):
             r = s[split]
-            print(f"{name:14s} {split:8s} recall {r['recall']}  precision {r['precision']}")
-        print(f"{'':14s} unsupported recommendations: {s['diagnoses_with_unsupported_recommendation']}")
+            print(f"{name:20s} {split:8s} recall {r['recall']}  precision {r['precision']}")
+        print(f"{'':20s} unsupported recommendations: {s['diagnoses_with_unsupported_recommendation']}")
     print(f"wrote {path}")
     if args.write:
         import json
