@@ -7,11 +7,13 @@ build it again after the project is re-coded or reviewed.
 The description (and the free-text questionnaire answers) are coded with the project's own
 zero-shot coder, fitted with the parameters of the project's latest coding run. A founder's own
 words are not a registry blurb, though: first person, spoken, several sentences about one
-venture. So the free text is read with text defaults (``TEXT_DEFAULTS``, chosen on the ``tune``
-texts of ``bench/data/diagnose_texts.yaml``): every sentence is scored as written and in a
-normalised third-person voice (:mod:`simap.advise.voice`; a code keeps the better reading), a
-code of the text counts as present from a lower score than on the map, and at most a few codes
-are claimed (the rest are listed as *possible*). Questionnaire answers map to codes through the
+venture. So the free text is read differently (measured on ``bench/diagnose_quality.py``): its
+coder is fitted on the codebook plus first-person example sentences (``founder_voice.yaml``);
+every sentence is scored as written and in a normalised third-person voice
+(:mod:`simap.advise.voice`; a code keeps the better reading); and with the text defaults
+(``TEXT_DEFAULTS``) a code of the text counts as present from a lower score than on the map, and at
+most a few codes are claimed (the rest are listed as *possible*). A venture of the map diagnosed by
+its id is read exactly as the map reads it. Questionnaire answers map to codes through the
 questionnaire's rules (:mod:`simap.advise.questionnaire`).
 
 A principle is *recommended* only when a peer shown in the diagnosis uses it against the same
