@@ -259,7 +259,7 @@ third-person reading with 0.325 / 4 codes 0.759; with 0.2 / 3 codes 0.724; with 
 sentences and 0.25 / 3 codes 0.793), the founder-voice sentences were written after the first
 held-out errors had been seen (they share no 5-word run with any bench text; checked), and minilm's
 defaults were chosen on them. The `fresh` texts were written after all of that was frozen and were
-measured once: they are the clean figure. Where it falls short: with `static` the held-out split
+measured once: they are the clean figure. Where it falls short: the held-out split
 alone stays just under the 0.8 target with either embedder (23 of 29 codes). Precision is about
 0.4-0.5 with static (0.6 with minilm): with up to 3 codes claimed, a text that states one code
 usually gets one or two more (each shown with its evidence sentence, so the founder can strike it;
