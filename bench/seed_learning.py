@@ -190,7 +190,7 @@ def main(which: list[str]) -> None:
     data = load()
     out: dict[str, Any] = {
         "ventures": len(data["ids"]),
-        "organisations": int(len(set(data["groups"]))),
+        "organisations": len(set(data["groups"])),
         "embedder": BACKEND,
         "folds": "5, grouped by organisation, stratified on B2 / any code",
     }
