@@ -215,7 +215,8 @@ def main(which: list[str]) -> None:
                 {k: v for k, v in res.items() if k != "per_code"} | {"B2": res["per_code"]["B2"]}
             )
             print(
-                f"curve {res['labels']}: pooled {res['pooled_kappa']:.3f} B2 {res['per_code']['B2']['kappa']:.3f}",
+                f"curve {res['labels']}: pooled {res['pooled_kappa']:.3f} "
+                f"B2 {res['per_code']['B2']['kappa']:.3f}",
                 flush=True,
             )
     _common.write_result("seed_learning", out)
