@@ -11,10 +11,16 @@ from rich.table import Table
 
 console = Console()
 
+ProjectOpt = Annotated[
+    str,
+    typer.Option(
+        "--project", "-p", envvar="SIMAP_PROJECT", help="Project database: a SQLite file or a database URL."
+    ),
+]
+DEFAULT_PROJECT_FILE = "simap-project.db"
+
 
 def register(app: typer.Typer) -> None:
-    from simap.cli import DEFAULT_PROJECT_FILE, ProjectOpt
-
     config_app = typer.Typer(
         help="Project settings, stored in the project database (see `simap config list`).",
         no_args_is_help=True,
