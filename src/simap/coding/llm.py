@@ -50,7 +50,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -423,7 +423,8 @@ class LLMStats:
                 setattr(self, k, getattr(self, k) + v)
 
     def to_dict(self) -> dict[str, Any]:
-        out = {k: v for k, v in asdict(self).items() if k != "lock"}
+        with self.lock:
+            out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "lock"}
         out["seconds"] = round(self.seconds, 3)
         return out
 
