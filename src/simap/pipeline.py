@@ -129,6 +129,7 @@ class Project:
         if embedder == "tfidf":
             corpus = repo.load_segments(self.store)["text"].tolist()
         progress("load model", 0, 1)
+        machine: Any
         if coder == "supervised":
             from simap.coding.training import load_trained
 

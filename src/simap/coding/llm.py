@@ -309,7 +309,7 @@ def is_local_endpoint(base_url: str) -> bool:
             infos = socket.getaddrinfo(host, None)
         except (OSError, UnicodeError):
             return False
-        addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+        addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
     return bool(addresses) and all(a.is_loopback or a.is_private or a.is_link_local for a in addresses)
 
 
