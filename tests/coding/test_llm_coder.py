@@ -344,15 +344,21 @@ def test_parse_answer_is_lenient() -> None:
         parse_answer("I cannot help with that.")
 
 
-def test_unparseable_answer_codes_nothing_and_is_not_cached(
-    server, tmp_path, tiny_codebook, segments
-) -> None:
+def test_unparseable_answer_codes_nothing_and_is_cached(server, tmp_path, tiny_codebook, segments) -> None:
     server.reply = lambda s, u: "no idea"
     coder = make(server, tmp_path).fit(tiny_codebook)
     assert (coder.predict(segments, documents=DOCS)["score"] == 0).all()
     assert coder.run_stats()["unparsed"] == 3
+    # the same model, prompt, text, temperature and seed would answer the same: not asked again
     make(server, tmp_path).fit(tiny_codebook).predict(segments, documents=DOCS)
-    assert len(server.chats) == 6  # asked again
+    assert len(server.chats) == 3
+
+
+def test_answer_cut_off_at_max_tokens_keeps_its_complete_items() -> None:
+    item = {"code": "DATA", "quote": "q", "rationale": "r"}
+    cut = json.dumps({"codes": [item, item]})[:-20]
+    assert parse_answer(cut) == [item]
+    assert parse_answer('{"codes": [{"code": "DATA", "quote": "the first thing you need to') == []
 
 
 # -- cache -----------------------------------------------------------------------------------------

@@ -115,12 +115,13 @@ def _tail(folder: Path) -> str:
 
 
 def test_codes_with_a_real_llama_cpp_server(llama_server, tmp_path, tiny_codebook) -> None:
-    params = {"base_url": llama_server, "max_tokens": 160, "concurrency": 1, "timeout": 300}
+    params = {"base_url": llama_server, "max_tokens": 96, "concurrency": 1, "timeout": 300}
     coder = LLMCoder(model=None, cache_dir=tmp_path / "cache", **params).fit(tiny_codebook)
     assert coder.model  # taken from the server's /v1/models
     segments = segment_documents(DOCS)
     out = coder.predict(segments, documents=DOCS)
     stats = coder.run_stats()
+    # a 270M model may loop until max_tokens; the complete items of such an answer are kept
     assert len(out) == 2 * 2 and stats["requests"] == 2 and stats["unparsed"] == 0
     assert coder.provenance()["output"] == "json_schema"  # the server took response_format
     texts = DOCS.set_index("venture_id")["text"]
@@ -148,7 +149,7 @@ def test_project_code_with_a_real_llama_cpp_server(llama_server, tmp_path, tiny_
     )
     with Project.open(tmp_path / "p.db") as proj:
         proj.import_path(src)
-        params = {"base_url": llama_server, "model": ALIAS, "max_tokens": 160, "concurrency": 1}
+        params = {"base_url": llama_server, "model": ALIAS, "max_tokens": 96, "concurrency": 1}
         estimate = proj.estimate_code(codebook=tiny_codebook, coder_params=params)
         assert estimate.requests == 2 and not estimate.hosted
         result = proj.code(codebook=tiny_codebook, coder="llm", coder_params=params)

@@ -197,7 +197,9 @@ def parse_answer(content: str) -> list[dict[str, str]]:
         except (json.JSONDecodeError, ValueError):
             continue
     else:
-        raise ValueError(f"no JSON in the answer: {content[:200]!r}")
+        data = _salvage(content)
+        if data is None:
+            raise ValueError(f"no JSON in the answer: {content[:200]!r}")
     if isinstance(data, dict):
         data = data.get("codes", data.get("labels", []))
     if not isinstance(data, list):
@@ -215,6 +217,28 @@ def parse_answer(content: str) -> list[dict[str, str]]:
                 }
             )
     return items
+
+
+def _salvage(content: str, tries: int = 50) -> Any:
+    """The complete items of an answer cut off at ``max_tokens`` (``{"codes": [{...}, {...`` ->
+    the items before the cut), or None."""
+    a = content.find("{")
+    if a < 0 or '"codes"' not in content:
+        return None
+    cuts = []
+    end = len(content)
+    while len(cuts) < tries and (end := content.rfind("}", a, end)) >= 0:
+        cuts.append(end + 1)
+    bracket = content.find("[", a)
+    if bracket >= 0:
+        cuts.append(bracket + 1)  # no complete item: an empty list
+    for cut in cuts:
+        try:
+            data = json.loads(content[a:cut] + "]}")
+        except (json.JSONDecodeError, ValueError):
+            continue
+        return data if isinstance(data, dict) else None
+    return None
 
 
 # -- quote check -----------------------------------------------------------------------------------
@@ -414,6 +438,7 @@ class LLMStats:
     dropped: int = 0
     unknown_codes: int = 0
     unparsed: int = 0
+    truncated: int = 0
     seconds: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -807,14 +832,19 @@ class LLMCoder:
             answer_tokens=int(usage.get("completion_tokens") or 0),
         )
         try:
-            content = response["choices"][0]["message"]["content"] or ""
+            choice = response["choices"][0]
+            content = choice["message"]["content"] or ""
         except (KeyError, IndexError, TypeError):
-            content = ""
-        answer = {"content": content, "model": response.get("model"), "usage": usage}
-        try:
-            parse_answer(content)
-        except ValueError:
-            return answer  # not cached: a re-run asks again
+            # no answer in the response: not cached, a re-run asks again
+            return {"content": "", "model": response.get("model"), "usage": usage}
+        answer = {
+            "content": content,
+            "finish_reason": choice.get("finish_reason"),
+            "model": response.get("model"),
+            "usage": usage,
+        }
+        # every answer is kept, also one that is not JSON: with the same model, prompt, text,
+        # temperature and seed the endpoint would answer the same again
         if self.cache is not None:
             self.cache.put(job.key, answer)
         return answer
@@ -855,8 +885,11 @@ class LLMCoder:
         rows = []
         for job in jobs:
             found: dict[str, list[dict[str, Any]]] = {}
+            answer = job.answer or {}
+            if answer.get("finish_reason") == "length":
+                self.stats.add(truncated=1)
             try:
-                items = parse_answer((job.answer or {}).get("content", ""))
+                items = parse_answer(answer.get("content", ""))
             except ValueError:
                 self.stats.add(unparsed=1)
                 items = []
