@@ -225,7 +225,7 @@ def _salvage(content: str, tries: int = 50) -> Any:
     a = content.find("{")
     if a < 0 or '"codes"' not in content:
         return None
-    cuts = []
+    cuts: list[int] = []
     end = len(content)
     while len(cuts) < tries and (end := content.rfind("}", a, end)) >= 0:
         cuts.append(end + 1)

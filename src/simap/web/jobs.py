@@ -81,6 +81,17 @@ class ImportJobs:
                 "segments": stats.segments,
                 "skipped": stats.skipped[:50],
             }
+            if hasattr(stats, "convention"):  # a REFI-QDA project (.qdpx, .qde)
+                job.result |= {
+                    "codes": stats.codes,
+                    "sources": stats.sources,
+                    "selections": stats.selections,
+                    "codings": stats.codings,
+                    "coders": stats.coders,
+                    "convention": stats.convention,
+                    "warnings": stats.warnings[:50],
+                    "not_kept": stats.losses[:50],
+                }
             job.state, job.stage = "done", "imported"
         except SimapError as exc:
             job.state, job.stage, job.error = "failed", "nothing was imported", str(exc)

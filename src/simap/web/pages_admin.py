@@ -25,7 +25,20 @@ router = APIRouter(include_in_schema=False)
 Viewer = Annotated[Account, Depends(require("viewer"))]
 Analyst = Annotated[Account, Depends(require("analyst"))]
 Admin = Annotated[Account, Depends(require("admin"))]
-UPLOAD_TYPES = (".csv", ".tsv", ".jsonl", ".ndjson", ".json", ".xlsx", ".pdf", ".docx", ".txt", ".md")
+UPLOAD_TYPES = (
+    ".csv",
+    ".tsv",
+    ".jsonl",
+    ".ndjson",
+    ".json",
+    ".xlsx",
+    ".pdf",
+    ".docx",
+    ".txt",
+    ".md",
+    ".qdpx",
+    ".qde",
+)
 
 
 def redirect(url: str) -> RedirectResponse:
@@ -166,7 +179,14 @@ def export_file(request: Request, kind: str, fmt: str, accepted_only: bool) -> F
     book = codebook_of(request)
     folder = Path(tempfile.mkdtemp(prefix="simap-export-"))
     min_score = request.app.state.settings.min_score
-    if kind == "report":
+    if kind == "project":  # REFI-QDA, for NVivo, ATLAS.ti, MAXQDA, QualCoder
+        path = folder / "simap-project.qdpx"
+        project.export_project(path, codebook=book, min_score=min_score)
+        media = "application/zip"
+    elif kind == "codebook":
+        path = project.export_codebook(folder / f"{book.name}.qdc", fmt="qdc", codebook=book)
+        media = "application/xml"
+    elif kind == "report":
         path = project.write_report(
             folder / "social-innovation-map.html",
             codebook=book,
@@ -195,6 +215,16 @@ def export_codes(request: Request, me: Viewer, fmt: str = "jsonl", accepted_only
 @router.get("/export/report")
 def export_report(request: Request, me: Viewer, accepted_only: bool = False) -> Response:
     return export_file(request, "report", "html", accepted_only)
+
+
+@router.get("/export/project")
+def export_project(request: Request, me: Viewer) -> Response:
+    return export_file(request, "project", "qdpx", False)
+
+
+@router.get("/export/codebook")
+def export_codebook(request: Request, me: Viewer) -> Response:
+    return export_file(request, "codebook", "qdc", False)
 
 
 # -- agreement --------------------------------------------------------------------------------------

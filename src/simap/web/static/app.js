@@ -134,7 +134,9 @@
             if (j.state === "done") {
               const r = j.result;
               $(".job-result", job).textContent = r.created + " new, " + r.updated + " updated, " + r.unchanged +
-                " unchanged; " + r.segments + " new sentences.";
+                " unchanged; " + r.segments + " new sentences." + (r.convention ? " REFI-QDA: " + r.codings +
+                " codings by " + r.coders.join(", ") + "; positions: " + r.convention + "; " +
+                r.warnings.length + " warnings." : "");
             } else {
               const e = $(".job-error", job); e.hidden = false; e.textContent = j.error;
             }
