@@ -182,8 +182,35 @@ def code_cmd(
         int, typer.Option("--workers", "-w", min=1, help="Processes/threads to use.")
     ] = DEFAULT_WORKERS,
     coder: Annotated[
-        str, typer.Option("--coder", help="zeroshot, or supervised (the model `simap train` saved).")
+        str,
+        typer.Option(
+            "--coder", help="zeroshot, supervised (the model `simap train` saved), or llm (a chat model)."
+        ),
     ] = "zeroshot",
+    llm_base_url: Annotated[
+        str | None,
+        typer.Option(
+            "--llm-base-url",
+            help="--coder llm: OpenAI-compatible endpoint, e.g. http://127.0.0.1:11434/v1 "
+            "(default: $SIMAP_LLM_BASE_URL, then `simap config` llm.base_url).",
+        ),
+    ] = None,
+    llm_model: Annotated[
+        str | None,
+        typer.Option(
+            "--llm-model", help="--coder llm: model name (default: $SIMAP_LLM_MODEL, then llm.model)."
+        ),
+    ] = None,
+    llm_api_key: Annotated[
+        str | None,
+        typer.Option(
+            "--llm-api-key", help="--coder llm: API key (default: $SIMAP_LLM_API_KEY; never stored)."
+        ),
+    ] = None,
+    estimate: Annotated[
+        bool,
+        typer.Option("--estimate", help="--coder llm: print the time and cost estimate and stop."),
+    ] = False,
     precision: Annotated[
         float | None,
         typer.Option(
@@ -196,16 +223,27 @@ def code_cmd(
 ) -> None:
     """Machine-code every venture against a codebook, with evidence sentences and scores."""
     params = {"model": model} if model else None
-    with _project(project) as proj, _progress() as bar:
-        result = proj.code(
-            codebook=codebook,
-            embedder=embedder,
-            embedder_params=params,
-            coder=coder,
-            workers=workers,
-            precision=precision,
-            progress=_RichProgress(bar),
-        )
+    coder_params = None
+    if coder == "llm":
+        coder_params = {"base_url": llm_base_url, "model": llm_model, "api_key": llm_api_key}
+    elif estimate:
+        raise typer.BadParameter("the estimate is for --coder llm", param_hint="--estimate")
+    with _project(project) as proj:
+        if coder == "llm":
+            console.print(str(proj.estimate_code(codebook=codebook, coder=coder, coder_params=coder_params)))
+            if estimate:
+                return
+        with _progress() as bar:
+            result = proj.code(
+                codebook=codebook,
+                embedder=embedder,
+                embedder_params=params,
+                coder=coder,
+                coder_params=coder_params,
+                workers=workers,
+                precision=precision,
+                progress=_RichProgress(bar),
+            )
     console.print(
         f"[green]Coded[/green] {result.ventures} ventures ({result.segments} sentences) against "
         f"{result.codebook}@{result.codebook_version} with {result.coder} in {result.seconds:.1f}s "
@@ -213,6 +251,13 @@ def code_cmd(
         f"{result.present} codes at score >= {DEFAULT_MIN_SCORE}. "
         f"Run {result.run_id}."
     )
+    llm = result.stats.get("coder") if coder == "llm" else None
+    if llm:
+        console.print(
+            f"LLM: {llm['requests']} requests, {llm['cache_hits']} cached answers, {llm['retries']} retries; "
+            f"quotes {llm['exact']} exact, {llm['normalized'] + llm['fuzzy']} repaired (flagged), "
+            f"{llm['dropped']} dropped; {result.params.get('data_policy', '')}."
+        )
     if precision is not None:
         console.print(
             f"Target precision {precision:.2f}: {result.abstained} less sure suggestions left for review "
@@ -663,6 +708,7 @@ def demo_cmd(
 
 # Stage packages add their own commands: each `simap/<stage>/commands.py` has `register(app)`.
 EXTENSIONS = (
+    "simap.store.commands",
     "simap.review.commands",
     "simap.maps.commands",
     "simap.discover.commands",

@@ -43,6 +43,7 @@ class CodeResult:
     seconds: float
     params: dict[str, Any] = field(default_factory=dict)
     abstained: int = 0
+    stats: dict[str, Any] = field(default_factory=dict)
 
 
 class Project:
@@ -156,6 +157,7 @@ class Project:
         if embedder == "tfidf":
             corpus = repo.load_segments(self.store)["text"].tolist()
         progress("load model", 0, 1)
+        machine: Any
         if coder == "supervised":
             from simap.coding.training import load_trained
 
@@ -172,15 +174,11 @@ class Project:
             )
             coder_key = machine.key
         else:
-            from simap.coding import coders
-
-            coders.get(coder)  # an unknown name lists the valid ones
-            raise InvalidInput(
-                f"coder {coder!r} cannot code a whole project.",
-                field="coder",
-                hint="use 'zeroshot' or 'supervised'",
-            )
+            machine = self.make_registered_coder(coder, book, coder_params)
+            coder_key = machine.key
         progress("load model", 1, 1)
+        if hasattr(machine, "progress"):
+            machine.progress = progress
         precision_cut: dict[str, float] | None = None
         if precision is not None:
             if not hasattr(machine, "precision_thresholds"):
@@ -211,8 +209,13 @@ class Project:
                 chunk = ids[i : i + batch_ventures]
                 segments = repo.load_segments(self.store, chunk)
                 n_segments += len(segments)
-                context = ventures[ventures["id"].isin(set(chunk))] if coder == "supervised" else None
-                parts.append(predict_parallel(machine, segments, workers=workers, ventures=context))
+                if getattr(machine, "needs_documents", False):
+                    # a coder that reads whole texts (the LLM coder) runs its own concurrency
+                    documents = repo.load_documents(self.store, chunk)
+                    parts.append(machine.predict(segments, documents=documents))
+                else:
+                    context = ventures[ventures["id"].isin(set(chunk))] if coder == "supervised" else None
+                    parts.append(predict_parallel(machine, segments, workers=workers, ventures=context))
                 progress("code", min(i + batch_ventures, len(ids)), len(ids))
             suggestions = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
             if precision_cut is not None and len(suggestions):
@@ -234,6 +237,8 @@ class Project:
                 "abstained": abstained,
                 "seconds": round(seconds, 3),
             }
+            if hasattr(machine, "run_stats"):
+                stats["coder"] = machine.run_stats()
             repo.finish_run(self.store, run_id, stats=stats)
         except BaseException as exc:
             repo.finish_run(self.store, run_id, status="failed", error=repr(exc))
@@ -250,7 +255,38 @@ class Project:
             coder=coder_key,
             seconds=seconds,
             params=params,
+            stats=stats,
         )
+
+    def make_registered_coder(
+        self, coder: str, codebook: Codebook, coder_params: dict[str, Any] | None = None
+    ) -> Any:
+        """A coder of the registry (other than zeroshot and supervised) made for this project and
+        fitted to ``codebook``: its factory gets the project's store (settings, cache) and the params."""
+        from simap.coding import coders
+
+        factory = coders.get(coder)  # an unknown name lists the valid ones
+        return factory(store=self.store, **(coder_params or {})).fit(codebook)
+
+    def estimate_code(
+        self,
+        *,
+        codebook: str | Codebook = cb.DEFAULT_CODEBOOK,
+        coder: str = "llm",
+        coder_params: dict[str, Any] | None = None,
+    ) -> Any:
+        """What coding every venture would cost with ``coder`` (a coder with ``estimate``, e.g. llm),
+        without running it; cached answers count as free."""
+        book = codebook if isinstance(codebook, Codebook) else cb.load(codebook)
+        ventures = repo.load_ventures(self.store)
+        if ventures.empty:
+            raise NotFound("this project has no ventures to code.", hint="run `simap import FILE` first")
+        machine = self.make_registered_coder(coder, book, coder_params)
+        if not hasattr(machine, "estimate"):
+            raise InvalidInput(
+                f"coder {coder!r} has no cost estimate.", field="coder", hint="use --coder llm"
+            )
+        return machine.estimate(repo.load_segments(self.store), repo.load_documents(self.store))
 
     # -- human codes and learning -----------------------------------------------------------
     def import_codes(
@@ -490,6 +526,11 @@ class Project:
             "params": run.params if run else {},
             "run_id": run.id if run else None,
             "coded_at": run.finished_at.isoformat(timespec="seconds") if run and run.finished_at else None,
+            **(
+                {"LLM data policy": run.params["data_policy"]}
+                if run and isinstance(run.params, dict) and run.params.get("data_policy")
+                else {}
+            ),
             "min_score": min_score,
             "include_suggestions": include_suggestions,
             "database": self.store.url.split("@")[-1],
