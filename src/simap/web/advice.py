@@ -16,8 +16,8 @@ from simap.advise import Advisor, portfolio, questionnaire, render
 from simap.advise.models import Diagnosis, PortfolioReport
 from simap.errors import InvalidInput
 from simap.store.accounts import Account
-from simap.web.app import render as render_page
 from simap.web.auth import require
+from simap.web.common import render as render_page
 from simap.web.deps import store_of
 
 pages = APIRouter(include_in_schema=False)

@@ -15,8 +15,8 @@ from simap.review import actions, blind, codebook_edit, reliability
 from simap.review.actions import Span
 from simap.store import accounts, browse
 from simap.store.accounts import Account
-from simap.web.app import codebook_of
 from simap.web.auth import require
+from simap.web.common import codebook_of, export_file, queue_rows, save_upload
 from simap.web.deps import hidden_of, store_of, venture_filter
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -201,8 +201,6 @@ def edit_span(request: Request, venture_id: str, code_id: str, account: Analyst,
 
 @router.get("/queue", summary="What to review next")
 def queue(request: Request, account: Viewer, n: int = Query(20, ge=1, le=200)) -> list[dict[str, Any]]:
-    from simap.web.pages import queue_rows
-
     return queue_rows(request, account, n=n)
 
 
@@ -233,8 +231,6 @@ async def import_file(
     file: Annotated[UploadFile, File()],
     skip_invalid: Annotated[bool, Form()] = False,
 ) -> dict[str, Any]:
-    from simap.web.pages_admin import save_upload
-
     path = await save_upload(request, file)
     job = request.app.state.jobs.submit(path, path.name, account.username, skip_invalid=skip_invalid)
     return job.to_dict()  # type: ignore[no-any-return]
@@ -252,15 +248,11 @@ def import_state(request: Request, job_id: str, account: Viewer) -> dict[str, An
 def export_codes(
     request: Request, account: Viewer, fmt: str = "jsonl", accepted_only: bool = False
 ) -> Response:
-    from simap.web.pages_admin import export_file
-
     return export_file(request, "codes", fmt, accepted_only)
 
 
 @router.get("/export/report", summary="The HTML map report")
 def export_report(request: Request, account: Viewer, accepted_only: bool = False) -> Response:
-    from simap.web.pages_admin import export_file
-
     return export_file(request, "report", "html", accepted_only)
 
 

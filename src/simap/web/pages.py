@@ -6,24 +6,20 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from simap.errors import NotFound, PermissionDenied, SimapError
 from simap.review import actions, blind, reliability
 from simap.store import accounts, browse
 from simap.store.accounts import Account
-from simap.web.app import codebook_of, render
 from simap.web.auth import require, session_of
+from simap.web.common import codebook_of, queue_rows, redirect, render
 from simap.web.deps import hidden_of, spans_from, store_of, venture_filter
 
 router = APIRouter(include_in_schema=False)
 Viewer = Annotated[Account, Depends(require("viewer"))]
 Analyst = Annotated[Account, Depends(require("analyst"))]
 MARK_FROM = 0.3  # machine evidence is highlighted in the text from this score (and when in the map)
-
-
-def redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
 
 
 def _safe_next(url: str | None) -> str:
@@ -213,32 +209,6 @@ async def decide(
 
 
 # -- review queue -----------------------------------------------------------------------------------
-def queue_rows(request: Request, me: Account, n: int = 30) -> list[dict[str, Any]]:
-    from simap.review.queue import review_queue
-
-    store, book = store_of(request), codebook_of(request)
-    mine = [a for a in blind.my_assignments(store, me.username) if not a["done"]]
-    rows = [
-        {
-            "venture_id": a["venture_id"],
-            "name": a["name"],
-            "code_id": "",
-            "reason": f"assigned to you in {a['set']}",
-        }
-        for a in mine
-    ]
-    hidden = blind.blind_ventures(store, hidden_of(request, me))
-    frame = review_queue(store, book, n=n + len(hidden), reviewer=me.username)
-    frame = frame[~frame["venture_id"].isin(hidden)].head(max(0, n - len(rows)))
-    names = browse.venture_names(store, frame["venture_id"].tolist())
-    for r in frame.to_dict("records"):
-        vid = r["venture_id"]
-        rows.append(
-            {"venture_id": vid, "name": names.get(vid, vid), "code_id": r["code_id"], "reason": r["reason"]}
-        )
-    return rows[:n]
-
-
 @router.get("/queue")
 def queue_page(request: Request, me: Viewer) -> Response:
     return render(request, "queue.html", {"rows": queue_rows(request, me)})

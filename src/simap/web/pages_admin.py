@@ -9,27 +9,21 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
-from fastapi.responses import FileResponse, RedirectResponse, Response
-from starlette.background import BackgroundTask
+from fastapi.responses import Response
 
 from simap.errors import InvalidInput, NotFound, SimapError
 from simap.review import blind, codebook_edit, reliability
 from simap.review.agreement import load_gold
 from simap.store import accounts, browse
 from simap.store.accounts import Account
-from simap.web.app import codebook_of, render
 from simap.web.auth import require
+from simap.web.common import codebook_of, export_file, redirect, render, save_upload
 from simap.web.deps import hidden_of, store_of
 
 router = APIRouter(include_in_schema=False)
 Viewer = Annotated[Account, Depends(require("viewer"))]
 Analyst = Annotated[Account, Depends(require("analyst"))]
 Admin = Annotated[Account, Depends(require("admin"))]
-UPLOAD_TYPES = (".csv", ".tsv", ".jsonl", ".ndjson", ".json", ".xlsx", ".pdf", ".docx", ".txt", ".md")
-
-
-def redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
 
 
 def _lines(text: str | None) -> list[str] | None:
@@ -114,24 +108,6 @@ def import_page(request: Request, me: Viewer) -> Response:
     return render(request, "import.html", {"jobs": request.app.state.jobs.recent(), "job": None})
 
 
-async def save_upload(request: Request, upload: UploadFile) -> Path:
-    name = Path(upload.filename or "").name
-    if Path(name).suffix.lower() not in UPLOAD_TYPES:
-        raise InvalidInput(
-            f"the file must be one of {', '.join(UPLOAD_TYPES)}; got {name or '(no name)'!r}.", field="file"
-        )
-    limit = request.app.state.settings.max_upload_mb * 1024 * 1024
-    path: Path = request.app.state.jobs.new_upload_path(name)
-    size = 0
-    with path.open("wb") as fh:
-        while chunk := await upload.read(1 << 20):
-            size += len(chunk)
-            if size > limit:
-                raise InvalidInput(f"the file is larger than {limit // (1 << 20)} MB.", field="file")
-            fh.write(chunk)
-    return path
-
-
 @router.post("/import")
 async def import_upload(
     request: Request,
@@ -156,35 +132,6 @@ def import_job(request: Request, job_id: str, me: Viewer) -> Response:
 @router.get("/export")
 def export_page(request: Request, me: Viewer) -> Response:
     return render(request, "export.html", {"book": codebook_of(request)})
-
-
-def export_file(request: Request, kind: str, fmt: str, accepted_only: bool) -> FileResponse:
-    """Write the codes or the report into a temporary file and send it (shared with the API)."""
-    from simap.pipeline import Project
-
-    project = Project(store_of(request))
-    book = codebook_of(request)
-    folder = Path(tempfile.mkdtemp(prefix="simap-export-"))
-    min_score = request.app.state.settings.min_score
-    if kind == "report":
-        path = project.write_report(
-            folder / "social-innovation-map.html",
-            codebook=book,
-            min_score=min_score,
-            include_suggestions=not accepted_only,
-        )
-        media = "text/html"
-    else:
-        path = folder / f"codes.{fmt}"
-        project.export_codes(
-            path, fmt=fmt, codebook=book, min_score=min_score, include_suggestions=not accepted_only
-        )
-        media = "text/csv" if fmt == "csv" else "application/x-ndjson"
-    import shutil
-
-    return FileResponse(
-        path, media_type=media, filename=path.name, background=BackgroundTask(shutil.rmtree, folder, True)
-    )
 
 
 @router.get("/export/codes")
