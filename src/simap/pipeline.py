@@ -107,7 +107,7 @@ class Project:
     def code(
         self,
         *,
-        codebook: str | Codebook = cb.DEFAULT_CODEBOOK,
+        codebook: str | Codebook | None = None,
         embedder: str = DEFAULT_EMBEDDER,
         embedder_params: dict[str, Any] | None = None,
         coder_params: dict[str, Any] | None = None,
@@ -116,8 +116,16 @@ class Project:
         batch_ventures: int = 500,
         progress: Progress = _no_progress,
     ) -> CodeResult:
-        """Machine-code every venture against a codebook and store the suggestions with provenance."""
-        book = codebook if isinstance(codebook, Codebook) else cb.load(codebook)
+        """Machine-code every venture against a codebook and store the suggestions with provenance.
+
+        ``codebook``: a Codebook, a built-in name or file, a project version (``NAME@VERSION``), or
+        None for the project's working codebook (the last saved or coded one, else the default).
+        The coded version becomes the working codebook; the run keeps the codes it found per
+        venture (``stats["present_by_venture"]``) for :func:`simap.review.codebook_versions.diff`.
+        """
+        from simap.review import codebook_versions
+
+        book = self.resolve_codebook(codebook)
         t0 = time.perf_counter()
         ventures = repo.load_ventures(self.store)
         if ventures.empty:
@@ -181,8 +189,11 @@ class Project:
                 "suggestions": n,
                 "present": present,
                 "seconds": round(seconds, 3),
+                "present_min_score": DEFAULT_MIN_SCORE,
+                codebook_versions.PRESENT_KEY: codebook_versions.present_snapshot(suggestions),
             }
             repo.finish_run(self.store, run_id, stats=stats)
+            codebook_versions.set_working(self.store, version)
         except BaseException as exc:
             repo.finish_run(self.store, run_id, status="failed", error=repr(exc))
             raise
@@ -212,7 +223,7 @@ class Project:
         """Load existing human coding as a named coder (``simap import-codes``)."""
         from simap.review.human import import_human_codes
 
-        book = codebook if isinstance(codebook, Codebook) else cb.load(codebook)
+        book = self.resolve_codebook(codebook)
         return import_human_codes(
             self.store, path, coder=coder, codebook=book, partial=partial, skip_missing=skip_missing
         )
@@ -304,14 +315,21 @@ class Project:
     def _codebook_or_default(self, codebook: str | Codebook | None) -> Codebook:
         if codebook is None:
             return repo.latest_coded_codebook(self.store) or cb.load(cb.DEFAULT_CODEBOOK)
-        return codebook if isinstance(codebook, Codebook) else cb.load(codebook)
+        return self.resolve_codebook(codebook)
+
+    def resolve_codebook(self, codebook: str | Codebook | None) -> Codebook:
+        """A codebook by reference: see :func:`simap.review.codebook_versions.resolve` (None: the
+        working codebook)."""
+        from simap.review.codebook_versions import resolve
+
+        return resolve(self.store, codebook)
 
     # -- map, report, export --------------------------------------------------------------
     def current_codebook(self, codebook: str | Codebook | None = None) -> Codebook:
         if isinstance(codebook, Codebook):
             return codebook
         if codebook is not None:
-            return cb.load(codebook)
+            return self.resolve_codebook(codebook)
         book = repo.latest_coded_codebook(self.store)
         if book is None:
             raise NotFound("this project has not been coded yet.", hint="run `simap code` first")

@@ -212,6 +212,12 @@ def register(app: typer.Typer) -> None:
         ] = None,
         out: OutOpt = None,
         min_score: MinScoreOpt = DEFAULT_MIN_SCORE,
+        codebook: Annotated[
+            str | None,
+            typer.Option(
+                "--codebook", "-c", help="Codebook or project version NAME@VERSION; default: the last coded."
+            ),
+        ] = None,
         as_json: JsonOpt = False,
     ) -> None:
         """Diagnose a venture: its barriers, principles and challenges with evidence, the principles peers
@@ -236,6 +242,7 @@ def register(app: typer.Typer) -> None:
                 sectors=sector or None,
                 venture_id=venture,
                 min_score=min_score,
+                codebook=codebook,
             )
         if as_json:
             typer.echo(result.model_dump_json(indent=2))

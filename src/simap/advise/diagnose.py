@@ -47,7 +47,7 @@ class Advisor:
         self,
         project: Any,
         *,
-        codebook: Codebook | None = None,
+        codebook: str | Codebook | None = None,
         min_score: float = DEFAULT_MIN_SCORE,
         embedder: str | None = None,
         form: Questionnaire | None = None,
@@ -334,6 +334,7 @@ def diagnose(
     venture_id: str | None = None,
     min_score: float = DEFAULT_MIN_SCORE,
     embedder: str | None = None,
+    codebook: str | Codebook | None = None,
 ) -> Diagnosis:
     """Diagnose a venture from its description and/or questionnaire answers against ``project``'s map.
 
@@ -342,7 +343,7 @@ def diagnose(
     different country or sector, and the matching consulting solutions. ``venture_id`` diagnoses a
     venture of the map itself (its stored text; it is left out of the statistics and peers).
     """
-    advisor = Advisor(project, min_score=min_score, embedder=embedder)
+    advisor = Advisor(project, codebook=codebook, min_score=min_score, embedder=embedder)
     return advisor.diagnose(
         text, answers, name=name, countries=countries, sectors=sectors, venture_id=venture_id
     )

@@ -75,24 +75,11 @@ def render(request: Request, template: str, context: dict[str, Any], *, status_c
 def codebook_of(request: Request) -> Codebook:
     """The project's working codebook (parsed once per version)."""
     from simap import codebook as cb
-    from simap.review.codebook_edit import SETTING
+    from simap.review.codebook_versions import working_version
 
     store: Store = request.app.state.store
     cache: dict[str, Codebook] = request.app.state.codebooks
-    setting = browse.get_setting(store, SETTING)
-    version = str(setting["version"]) if setting and setting.get("version") else None
-    if version is None:
-        from sqlalchemy import select
-
-        from simap.store.schema import Run
-
-        with store.engine.connect() as conn:
-            version = conn.execute(
-                select(Run.codebook_version)
-                .where(Run.kind == "code", Run.status == "done")
-                .order_by(Run.id.desc())
-                .limit(1)
-            ).scalar_one_or_none()
+    version = working_version(store)
     if version is None:
         return cache.setdefault("__default__", cb.load(cb.DEFAULT_CODEBOOK))
     if version not in cache:
