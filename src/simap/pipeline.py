@@ -178,6 +178,7 @@ class Project:
                 parts.append(predict_parallel(machine, segments, workers=workers, ventures=context))
                 progress("code", min(i + batch_ventures, len(ids)), len(ids))
             suggestions = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+            codebook_versions.keep_snapshot_of_last_run(self.store)  # before it is overwritten
             n = repo.save_machine_suggestions(
                 self.store, suggestions, coder=coder_key, codebook_version=version, run_id=run_id
             )

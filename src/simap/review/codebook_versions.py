@@ -252,6 +252,45 @@ def present_snapshot(suggestions: Any, min_score: float = DEFAULT_MIN_SCORE) -> 
     return {k: sorted(set(v)) for k, v in sorted(out.items())}
 
 
+def _snapshot_of_run(store: Store, run_id: int) -> dict[str, list[str]]:
+    from simap.store.schema import Assignment
+
+    with store.engine.connect() as conn:
+        hits = conn.execute(
+            select(Assignment.venture_id, Assignment.code_id).where(
+                Assignment.source == "machine",
+                Assignment.run_id == run_id,
+                Assignment.score >= DEFAULT_MIN_SCORE,
+            )
+        ).all()
+    out: dict[str, set[str]] = {}
+    for vid, code in hits:
+        out.setdefault(str(vid), set()).add(str(code))
+    return {k: sorted(v) for k, v in sorted(out.items())}
+
+
+def keep_snapshot_of_last_run(store: Store) -> None:
+    """Before a re-code overwrites them: keep the codes per venture of the newest coding run if
+    it has no snapshot yet (runs made before snapshots existed), so it can still be diffed."""
+    from sqlalchemy import update
+
+    with store.engine.connect() as conn:
+        row = conn.execute(
+            select(Run.id, Run.stats)
+            .where(Run.kind == "code", Run.status == "done")
+            .order_by(Run.id.desc())
+            .limit(1)
+        ).first()
+    if row is None or (isinstance(row[1], dict) and PRESENT_KEY in row[1]):
+        return
+    stats = dict(row[1] or {}) | {
+        PRESENT_KEY: _snapshot_of_run(store, int(row[0])),
+        "present_min_score": DEFAULT_MIN_SCORE,
+    }
+    with store.engine.begin() as conn:
+        conn.execute(update(Run).where(Run.id == row[0]).values(stats=stats))
+
+
 def coding_of(store: Store, version: str) -> tuple[int, dict[str, set[str]]]:
     """The newest finished coding run of ``version`` and its codes per venture."""
     with store.engine.connect() as conn:
@@ -264,20 +303,7 @@ def coding_of(store: Store, version: str) -> tuple[int, dict[str, set[str]]]:
         if isinstance(stats, dict) and PRESENT_KEY in stats:
             return int(run_id), {k: set(v) for k, v in stats[PRESENT_KEY].items()}
     if rows and coded_version(store) == version:  # an older run without a snapshot: read the table
-        from simap.store.schema import Assignment
-
-        with store.engine.connect() as conn:
-            hits = conn.execute(
-                select(Assignment.venture_id, Assignment.code_id).where(
-                    Assignment.source == "machine",
-                    Assignment.codebook_version == version,
-                    Assignment.score >= DEFAULT_MIN_SCORE,
-                )
-            ).all()
-        out: dict[str, set[str]] = {}
-        for vid, code in hits:
-            out.setdefault(vid, set()).add(code)
-        return int(rows[0][0]), out
+        return int(rows[0][0]), {k: set(v) for k, v in _snapshot_of_run(store, int(rows[0][0])).items()}
     raise NotFound(
         f"codebook version {version} has not been coded in this project.",
         hint=f"code it first: `simap code --codebook NAME@{version}` (or the Re-code button)",

@@ -16,7 +16,7 @@ from simap.review.actions import Span
 from simap.store import accounts, browse
 from simap.store.accounts import Account
 from simap.web.auth import require
-from simap.web.common import codebook_of, export_file, queue_rows, save_upload
+from simap.web.common import codebook_of, export_file, queue_rows, save_upload, start_recode
 from simap.web.deps import hidden_of, store_of, venture_filter
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -222,6 +222,33 @@ def codebook_preview(request: Request, account: Analyst, body: CodebookEditIn) -
 def codebook_save(request: Request, account: Analyst, body: CodebookEditIn) -> dict[str, Any]:
     new = codebook_edit.save_edits(store_of(request), codebook_of(request), body.ops, actor=account.username)
     return {"version": new.version, "codes": new.ids()}
+
+
+@router.get("/codebook/versions", summary="The project's codebook versions (use them as NAME@VERSION)")
+def codebook_versions_api(request: Request, account: Viewer) -> list[dict[str, Any]]:
+    from simap.review.codebook_versions import list_versions
+
+    return [v.to_dict() for v in list_versions(store_of(request))]
+
+
+@router.get("/codebook/diff", summary="Re-code diff: codes appearing/disappearing per venture, A -> B")
+def codebook_diff_api(request: Request, account: Viewer, a: str, b: str | None = None) -> dict[str, Any]:
+    from simap.review.codebook_versions import diff
+
+    return diff(store_of(request), a, b).to_dict()
+
+
+@router.post("/codebook/recode", summary="Re-code the project with a codebook version", status_code=202)
+def codebook_recode_api(request: Request, account: Analyst, version: str | None = None) -> dict[str, Any]:
+    return start_recode(request, account, version).to_dict()  # type: ignore[no-any-return]
+
+
+@router.get("/jobs/{job_id}", summary="State of a background job (import or re-code)")
+def job_state(request: Request, job_id: str, account: Viewer) -> dict[str, Any]:
+    job = request.app.state.jobs.get(job_id)
+    if job is None:
+        raise NotFound(f"job {job_id!r} does not exist.")
+    return job.to_dict()  # type: ignore[no-any-return]
 
 
 @router.post("/imports", summary="Upload a file to import (runs in the background)", status_code=202)

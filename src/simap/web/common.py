@@ -88,6 +88,35 @@ def codebook_of(request: Request) -> Codebook:
 
 
 # -- operations shared by pages and API ------------------------------------------------------------
+def recode_embedder(request: Request) -> str:
+    """The embedder of the Re-code button: the setting, else the last zero-shot run's, else the default."""
+    from sqlalchemy import select
+
+    from simap.defaults import DEFAULT_EMBEDDER
+    from simap.embed import embedders
+    from simap.store.schema import Run
+
+    if request.app.state.settings.embedder:
+        return str(request.app.state.settings.embedder)
+    with store_of(request).engine.connect() as conn:
+        params = conn.execute(
+            select(Run.params)
+            .where(Run.kind == "code", Run.status == "done", Run.model.like("zeroshot:%"))
+            .order_by(Run.id.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+    name = str((params or {}).get("embedder") or "").split(":")[0]
+    return name if name in embedders.names() else DEFAULT_EMBEDDER
+
+
+def start_recode(request: Request, me: Account, ref: str | None) -> Any:
+    """Queue a re-code of the project with codebook ``ref`` (default: the working one)."""
+    from simap.review.codebook_versions import resolve
+
+    book = resolve(store_of(request), ref or None)
+    return request.app.state.jobs.submit_code(me.username, book, embedder=recode_embedder(request))
+
+
 def queue_rows(request: Request, me: Account, n: int = 30) -> list[dict[str, Any]]:
     """What ``me`` should review next: their blind assignments first, then the review queue."""
     from simap.review.queue import review_queue

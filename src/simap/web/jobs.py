@@ -1,4 +1,5 @@
-"""Background import jobs: an upload is imported in a worker thread; pages poll its state."""
+"""Background jobs: an upload is imported, or the project re-coded, in a worker thread; pages
+poll the job's state (``/api/jobs/{id}``)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ class Job:
     finished: float | None = None
     result: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    kind: str = "import"  # import | code
 
     @property
     def progress(self) -> float:
@@ -44,6 +46,7 @@ class Job:
             "seconds": round(end - (self.started or end), 2),
             "result": self.result,
             "error": self.error,
+            "kind": self.kind,
         }
 
 
@@ -90,12 +93,47 @@ class ImportJobs:
             job.finished = time.time()
             shutil.rmtree(path.parent, ignore_errors=True)
 
+    def submit_code(self, user: str, codebook: Any, *, embedder: str, label: str = "") -> Job:
+        """Re-code the whole project with ``codebook`` (zero-shot, ``embedder``) in the worker."""
+        job = Job(uuid.uuid4().hex[:12], label or f"re-code with {codebook.name}@{codebook.version}", user)
+        job.kind, job.stage = "code", "waiting for the worker"
+        with self.lock:
+            self.jobs[job.id] = job
+        self.pool.submit(self._run_code, job, codebook, embedder)
+        return job
+
+    def _run_code(self, job: Job, codebook: Any, embedder: str) -> None:
+        from simap.pipeline import Project
+        from simap.review.codebook_versions import coded_version
+
+        job.state, job.started, job.stage = "running", time.time(), "coding every venture"
+        try:
+            before = coded_version(self.store)
+            result = Project(self.store, actor=job.user).code(codebook=codebook, embedder=embedder)
+            job.result = {
+                "run_id": result.run_id,
+                "ventures": result.ventures,
+                "present": result.present,
+                "codebook": result.codebook,
+                "codebook_version": result.codebook_version,
+                "previous_version": before,
+                "seconds": round(result.seconds, 2),
+            }
+            job.state, job.stage = "done", "coded"
+        except SimapError as exc:
+            job.state, job.stage, job.error = "failed", "nothing was coded", str(exc)
+        except Exception as exc:  # report it, never kill the worker
+            job.state, job.stage, job.error = "failed", "nothing was coded", f"{type(exc).__name__}: {exc}"
+        finally:
+            job.finished = time.time()
+
     def get(self, job_id: str) -> Job | None:
         return self.jobs.get(job_id)
 
-    def recent(self, n: int = 20) -> list[Job]:
+    def recent(self, n: int = 20, kind: str | None = None) -> list[Job]:
         with self.lock:
-            return sorted(self.jobs.values(), key=lambda j: j.created, reverse=True)[:n]
+            jobs = [j for j in self.jobs.values() if kind is None or j.kind == kind]
+        return sorted(jobs, key=lambda j: j.created, reverse=True)[:n]
 
     def new_upload_path(self, filename: str) -> Path:
         folder = self.upload_dir / uuid.uuid4().hex

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
 from simap.errors import NotFound, PermissionDenied, SimapError
-from simap.review import actions, blind, reliability
+from simap.review import actions, blind, codebook_versions, reliability
 from simap.store import accounts, browse
 from simap.store.accounts import Account
 from simap.web.auth import require, session_of
@@ -100,6 +100,7 @@ def dashboard(request: Request, me: Viewer) -> Response:
             "events": browse.recent_events(store, limit=12),
             "sets": blind.list_sets(store),
             "mine": [a for a in blind.my_assignments(store, me.username) if not a["done"]][:10],
+            "stale": codebook_versions.staleness(store),
         },
     )
 

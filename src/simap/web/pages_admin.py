@@ -17,7 +17,7 @@ from simap.review.agreement import load_gold
 from simap.store import accounts, browse
 from simap.store.accounts import Account
 from simap.web.auth import require
-from simap.web.common import codebook_of, export_file, redirect, render, save_upload
+from simap.web.common import codebook_of, export_file, redirect, render, save_upload, start_recode
 from simap.web.deps import hidden_of, store_of
 
 router = APIRouter(include_in_schema=False)
@@ -76,7 +76,17 @@ def _codebook_ctx(request: Request) -> dict[str, Any]:
         for e in browse.recent_events(store, limit=200)
         if e["action"] in ("codebook_edited", "codebook_saved")
     ][:15]
-    return {"book": codebook_of(request), "history": history, "preview": None, "ops": None, "new": None}
+    from simap.review import codebook_versions
+
+    return {
+        "book": codebook_of(request),
+        "history": history,
+        "preview": None,
+        "ops": None,
+        "new": None,
+        "versions": codebook_versions.list_versions(store),
+        "stale": codebook_versions.staleness(store),
+    }
 
 
 @router.get("/codebook")
@@ -102,10 +112,48 @@ async def codebook_save(request: Request, me: Analyst, ops: Annotated[str, Form(
     return redirect("/codebook")
 
 
+@router.post("/codebook/recode")
+async def codebook_recode(request: Request, me: Analyst, version: Annotated[str, Form()] = "") -> Response:
+    job = start_recode(request, me, version.strip() or None)
+    return redirect(f"/jobs/{job.id}")
+
+
+@router.get("/codebook/diff")
+def codebook_diff_page(request: Request, me: Viewer, a: str = "", b: str = "") -> Response:
+    from simap.review import codebook_versions
+
+    store = store_of(request)
+    versions = codebook_versions.list_versions(store)
+    coded = [v for v in versions if v.runs]
+    a = a or (coded[1].ref if len(coded) > 1 else "")
+    b = b or (coded[0].ref if coded else "")
+    result = problem = None
+    if a and b:
+        try:
+            result = codebook_versions.diff(store, a, b)
+        except SimapError as exc:
+            problem = str(exc)
+    else:
+        problem = "Two coded versions are needed for a re-code diff; re-code after editing the codebook."
+    return render(
+        request,
+        "codebook_diff.html",
+        {"versions": coded, "a": a, "b": b, "diff": result, "problem": problem},
+    )
+
+
+@router.get("/jobs/{job_id}")
+def job_page(request: Request, job_id: str, me: Viewer) -> Response:
+    job = request.app.state.jobs.get(job_id)
+    if job is None:
+        raise NotFound(f"job {job_id!r} does not exist (jobs are kept until the server restarts).")
+    return render(request, "job.html", {"job": job})
+
+
 # -- import -----------------------------------------------------------------------------------------
 @router.get("/import")
 def import_page(request: Request, me: Viewer) -> Response:
-    return render(request, "import.html", {"jobs": request.app.state.jobs.recent(), "job": None})
+    return render(request, "import.html", {"jobs": request.app.state.jobs.recent(kind="import"), "job": None})
 
 
 @router.post("/import")
@@ -125,7 +173,7 @@ def import_job(request: Request, job_id: str, me: Viewer) -> Response:
     job = request.app.state.jobs.get(job_id)
     if job is None:
         raise NotFound(f"import job {job_id!r} does not exist (jobs are kept until the server restarts).")
-    return render(request, "import.html", {"jobs": request.app.state.jobs.recent(), "job": job})
+    return render(request, "import.html", {"jobs": request.app.state.jobs.recent(kind="import"), "job": job})
 
 
 # -- export -----------------------------------------------------------------------------------------

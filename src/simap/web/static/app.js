@@ -121,7 +121,7 @@
   const job = $("#job");
   if (job && (job.dataset.state === "queued" || job.dataset.state === "running")) {
     const poll = function () {
-      fetch("/api/imports/" + job.dataset.job, { headers: { Accept: "application/json" } })
+      fetch("/api/jobs/" + job.dataset.job, { headers: { Accept: "application/json" } })
         .then((r) => r.json())
         .then((j) => {
           $(".job-state", job).textContent = j.state;
@@ -132,9 +132,8 @@
           if (j.state === "done" || j.state === "failed") {
             bar.classList.remove("busy");
             if (j.state === "done") {
-              const r = j.result;
-              $(".job-result", job).textContent = r.created + " new, " + r.updated + " updated, " + r.unchanged +
-                " unchanged; " + r.segments + " new sentences.";
+              window.location.reload(); // the page shows the result and what to do next
+              return;
             } else {
               const e = $(".job-error", job); e.hidden = false; e.textContent = j.error;
             }
