@@ -199,6 +199,11 @@ def edit_span(request: Request, venture_id: str, code_id: str, account: Analyst,
     )
 
 
+@router.post("/undo", summary="Undo your last decision (on one venture with ?venture_id=)")
+def undo(request: Request, account: Analyst, venture_id: str | None = None) -> Any:
+    return actions.undo_last(store_of(request), account.username, venture_id)
+
+
 @router.get("/queue", summary="What to review next")
 def queue(request: Request, account: Viewer, n: int = Query(20, ge=1, le=200)) -> list[dict[str, Any]]:
     return queue_rows(request, account, n=n)

@@ -117,12 +117,18 @@ def start_recode(request: Request, me: Account, ref: str | None) -> Any:
     return request.app.state.jobs.submit_code(me.username, book, embedder=recode_embedder(request))
 
 
-def queue_rows(request: Request, me: Account, n: int = 30) -> list[dict[str, Any]]:
-    """What ``me`` should review next: their blind assignments first, then the review queue."""
+def queue_rows(
+    request: Request, me: Account, n: int = 30, skip: set[str] | None = None
+) -> list[dict[str, Any]]:
+    """What ``me`` should review next: their blind assignments first, then the review queue
+    (leaving out the ventures in ``skip``)."""
     from simap.review.queue import review_queue
 
     store, book = store_of(request), codebook_of(request)
-    mine = [a for a in blind.my_assignments(store, me.username) if not a["done"]]
+    skip = skip or set()
+    mine = [
+        a for a in blind.my_assignments(store, me.username) if not a["done"] and a["venture_id"] not in skip
+    ]
     rows = [
         {
             "venture_id": a["venture_id"],
@@ -132,7 +138,7 @@ def queue_rows(request: Request, me: Account, n: int = 30) -> list[dict[str, Any
         }
         for a in mine
     ]
-    hidden = blind.blind_ventures(store, hidden_of(request, me))
+    hidden = blind.blind_ventures(store, hidden_of(request, me)) | skip
     frame = review_queue(store, book, n=n + len(hidden), reviewer=me.username)
     frame = frame[~frame["venture_id"].isin(hidden)].head(max(0, n - len(rows)))
     names = browse.venture_names(store, frame["venture_id"].tolist())

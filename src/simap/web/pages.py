@@ -165,11 +165,47 @@ def venture_page(request: Request, me: Viewer, queue: int = 0) -> Response:
     shown = [c for c in view.codes if c.present or c.my_evidence or (c.score or 0.0) >= MARK_FROM]
     evidence = [(c.code_id, ev) for c in shown for ev in c.evidence]
     blind_here = venture_id in blind.blind_ventures(store, hidden_of(request, me))
+    can_undo = me.can("analyst") and actions.last_decision(store, me.username, venture_id) is not None
     return render(
         request,
         "venture.html",
-        {"view": view, "book": book, "evidence": evidence, "queue": queue, "blind_here": blind_here},
+        {
+            "view": view,
+            "book": book,
+            "evidence": evidence,
+            "quotes": distinct_quotes(view.codes),
+            "queue": queue,
+            "blind_here": blind_here,
+            "can_undo": can_undo,
+        },
     )
+
+
+def distinct_quotes(codes: list[actions.CodeView], per_code: int = 3) -> dict[str, dict[str, Any]]:
+    """Per code card: the evidence sentences not shown on an earlier card, and the earlier cards
+    whose sentence it shares (so each distinct sentence is shown once)."""
+    first: dict[tuple[str, str], str] = {}
+    out: dict[str, dict[str, Any]] = {}
+    for c in codes:
+        new, same = [], []
+        for ev in c.evidence[:per_code]:
+            key = (str(ev.get("field", "")), " ".join(str(ev.get("text", "")).split()))
+            if key in first:
+                if first[key] not in same:
+                    same.append(first[key])
+                continue
+            first[key] = c.code_id
+            new.append(ev)
+        out[c.code_id] = {"new": new, "same_as": same}
+    return out
+
+
+@router.post("/ventures/{venture_id}/undo")
+async def undo(request: Request, me: Analyst, queue: Annotated[int, Form()] = 0) -> Response:
+    venture_id = request.path_params["venture_id"]
+    done = actions.undo_last(store_of(request), me.username, venture_id)
+    suffix = "?queue=1" if queue else ""
+    return redirect(f"/ventures/{quote(venture_id, safe='')}{suffix}#c-{quote(done['code_id'])}")
 
 
 @router.post("/ventures/{venture_id}/decide")
@@ -215,9 +251,22 @@ def queue_page(request: Request, me: Viewer) -> Response:
     return render(request, "queue.html", {"rows": queue_rows(request, me)})
 
 
+SKIPS_KEPT = 500  # per user, in memory: ventures skipped with `n` are not offered again for a while
+
+
 @router.get("/queue/next")
-def queue_next(request: Request, me: Viewer) -> Response:
-    rows = queue_rows(request, me, n=1)
+def queue_next(request: Request, me: Viewer, skip: str = "") -> Response:
+    """The next venture to review; ``skip``: the venture being left undecided (`n`)."""
+    skips: list[str] = request.app.state.__dict__.setdefault("skips", {}).setdefault(me.username, [])
+    if skip:
+        if skip in skips:
+            skips.remove(skip)
+        skips.append(skip)
+        del skips[:-SKIPS_KEPT]
+    rows = queue_rows(request, me, n=1, skip=set(skips))
+    if not rows and skips:  # everything was skipped once: start over
+        skips.clear()
+        rows = [r for r in queue_rows(request, me, n=2) if r["venture_id"] != skip][:1]
     if not rows:
         return redirect("/queue")
     code = f"#c-{quote(rows[0]['code_id'])}" if rows[0]["code_id"] else ""
