@@ -211,10 +211,11 @@ def review_cmd(
             )
             console.rule(f"[bold]{vid}")
             for fld, text in zip(vdocs["field"], vdocs["text"], strict=True):
-                spans = [
-                    (e["start"], e["end"], c)
+                spans = [  # the best phrase of the evidence sentence when the coder found one
+                    (p.get("start", e["start"]), p.get("end", e["end"]), c)
                     for c, ev in zip(sugg["code_id"], sugg["evidence"], strict=True)
                     for e in (ev or [])[:1]
+                    for p in [e.get("phrase") if isinstance(e.get("phrase"), dict) else {}]
                     if e.get("field") == fld and "start" in e
                 ]
                 console.print(Text(f"{fld}: ", style="dim") + highlight(text, spans))

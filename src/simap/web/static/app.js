@@ -16,6 +16,7 @@
       const has = (m.dataset.codes || "").split(" ").includes(code);
       m.classList.toggle("focus", has);
       m.classList.toggle("dim", !has);
+      m.classList.toggle("phrase-focus", has && (m.dataset.phrase || "").split(" ").includes(code));
     });
     scrollWithin(cards[current], ".codes");
     const first = $$("mark.ev.focus")[0];
