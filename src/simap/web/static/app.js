@@ -153,6 +153,28 @@
     window.addEventListener("load", () => window.scrollTo(0, 0)); // after the browser's anchor jump
   }
 
+  // Map: poll the build until it is ready, then open it.
+  const building = $("#map-building");
+  if (building && building.dataset.state === "building") {
+    const pollMap = function () {
+      fetch("/map/status?" + building.dataset.query, { headers: { Accept: "application/json" } })
+        .then((r) => r.json())
+        .then((m) => {
+          $(".map-stage", building).textContent = m.stage;
+          $(".map-seconds", building).textContent = m.seconds;
+          if (m.state === "ready") { window.location.reload(); return; }
+          if (m.state === "failed") {
+            const e = $(".map-error", building); e.hidden = false; e.textContent = m.error;
+            $(".bar", building).classList.remove("busy");
+            return;
+          }
+          setTimeout(pollMap, 400);
+        })
+        .catch(() => setTimeout(pollMap, 1500));
+    };
+    setTimeout(pollMap, 200);
+  }
+
   // Import progress: poll the job until it ends.
   const job = $("#job");
   if (job && (job.dataset.state === "queued" || job.dataset.state === "running")) {
