@@ -109,14 +109,37 @@ def import_cmd(
     skip_invalid: Annotated[
         bool, typer.Option("--skip-invalid", help="Import valid rows, report the bad ones.")
     ] = False,
+    update: Annotated[
+        bool,
+        typer.Option(
+            "--update",
+            help="Overwrite non-empty fields even when the --map differs from the file's last import.",
+        ),
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would change; write nothing.")
+    ] = False,
 ) -> None:
-    """Import ventures (upsert by id). A bad row stops the import and nothing is written."""
+    """Import ventures (upsert by id). A bad row stops the import and nothing is written.
+
+    Re-importing a file with another --map than last time is refused when it would overwrite
+    non-empty fields (--update to do it anyway); --dry-run shows the changes first."""
     from simap.ingest.mapping import FieldMapping
 
     mapping = FieldMapping.parse_cli(map_) if map_ else None
+    if dry_run:
+        with _project(project) as proj:
+            plan = proj.plan_import(path, format=format, mapping=mapping, skip_invalid=skip_invalid)
+        print_import_plan(plan)
+        return
     with _project(project) as proj, _progress() as bar:
         stats = proj.import_path(
-            path, format=format, mapping=mapping, skip_invalid=skip_invalid, progress=_RichProgress(bar)
+            path,
+            format=format,
+            mapping=mapping,
+            skip_invalid=skip_invalid,
+            progress=_RichProgress(bar),
+            update=update,
         )
     console.print(
         f"[green]Imported[/green] {stats.total} ventures from {path}: {stats.created} new, "
@@ -126,6 +149,30 @@ def import_cmd(
         err_console.print(f"[yellow]Skipped {len(stats.skipped)} invalid rows:[/yellow]")
         for s in stats.skipped:
             err_console.print(f"  {s}")
+
+
+def print_import_plan(plan: Any) -> None:
+    from simap.ingest.reimport import describe_mapping
+
+    console.print(
+        f"[bold]Dry run[/bold] of {plan.source} with {describe_mapping(plan.mapping)}: "
+        f"{len(plan.created)} new, {plan.updated} updated, {plan.unchanged} unchanged; nothing written."
+    )
+    if plan.mapping_changed:
+        err_console.print(
+            f"[yellow]warning:[/yellow] the last import of {plan.source} used "
+            f"{describe_mapping(plan.earlier_mapping)}"
+            + ("; this import would be refused without --update." if plan.overwrites else ".")
+        )
+    if plan.overwrites or plan.filled:
+        table = Table("venture", "field", "now", "would become", title="Field changes")
+        for c in [*plan.overwrites, *plan.filled][:50]:
+            table.add_row(c.venture_id, c.field, "" if c.old is None else str(c.old), str(c.new))
+        console.print(table)
+    if plan.texts_changed:
+        console.print(f"{len(plan.texts_changed)} texts change: {', '.join(plan.texts_changed[:10])}")
+    if plan.skipped:
+        err_console.print(f"[yellow]{len(plan.skipped)} invalid rows would be skipped[/yellow]")
 
 
 # -- code -----------------------------------------------------------------------------------

@@ -72,19 +72,46 @@ class Project:
         mapping: Any = None,
         skip_invalid: bool = False,
         progress: Progress = _no_progress,
+        update: bool = False,
+        source_name: str | None = None,
     ) -> repo.ImportStats:
-        """Read, segment and store ventures in one transaction; ``progress("import", step, 3)``."""
-        from simap.ingest import read
+        """Read, segment and store ventures in one transaction; ``progress("import", step, 3)``.
+
+        A re-import of a file with another ``mapping`` than its earlier import that would
+        overwrite non-empty fields is refused unless ``update`` (see :mod:`simap.ingest.reimport`).
+        ``source_name`` is the name recorded and shown for the file (default: the path).
+        """
+        from simap.ingest import read, reimport
         from simap.ingest.segment import segment_documents
 
+        source = source_name or str(path)
         progress("import", 0, 3)
         batch = read(path, format=format, mapping=mapping, skip_invalid=skip_invalid)
+        reimport.check_mapping(
+            reimport.plan(self.store, batch, source=source, mapping=mapping), update=update
+        )
         progress("import", 1, 3)
         segments = segment_documents(batch.documents)
         progress("import", 2, 3)
-        stats = repo.upsert_ventures(self.store, batch, segments, actor=self.actor, source=str(path))
+        stats = repo.upsert_ventures(self.store, batch, segments, actor=self.actor, source=source)
+        reimport.remember_mapping(self.store, source, reimport.mapping_record(mapping))
         progress("import", 3, 3)
         return stats
+
+    def plan_import(
+        self,
+        path: str | Path,
+        *,
+        format: str | None = None,
+        mapping: Any = None,
+        skip_invalid: bool = False,
+        source_name: str | None = None,
+    ) -> Any:
+        """What :meth:`import_path` would change, writing nothing (``simap import --dry-run``)."""
+        from simap.ingest import read, reimport
+
+        batch = read(path, format=format, mapping=mapping, skip_invalid=skip_invalid)
+        return reimport.plan(self.store, batch, source=source_name or str(path), mapping=mapping)
 
     # -- code -----------------------------------------------------------------------------
     def make_coder(

@@ -16,7 +16,14 @@ from simap.review.actions import Span
 from simap.store import accounts, browse
 from simap.store.accounts import Account
 from simap.web.auth import require
-from simap.web.common import codebook_of, export_file, queue_rows, save_upload, start_recode
+from simap.web.common import (
+    codebook_of,
+    export_file,
+    mapping_from_form,
+    queue_rows,
+    save_upload,
+    start_recode,
+)
 from simap.web.deps import hidden_of, store_of, venture_filter
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -262,9 +269,14 @@ async def import_file(
     account: Analyst,
     file: Annotated[UploadFile, File()],
     skip_invalid: Annotated[bool, Form()] = False,
+    map: Annotated[str, Form(description="Field mapping lines, e.g. id=ein; text=mission,program")] = "",
+    update: Annotated[bool, Form()] = False,
 ) -> dict[str, Any]:
+    mapping = mapping_from_form(map)
     path = await save_upload(request, file)
-    job = request.app.state.jobs.submit(path, path.name, account.username, skip_invalid=skip_invalid)
+    job = request.app.state.jobs.submit(
+        path, path.name, account.username, skip_invalid=skip_invalid, mapping=mapping, update=update
+    )
     return job.to_dict()  # type: ignore[no-any-return]
 
 

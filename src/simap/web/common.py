@@ -150,6 +150,14 @@ def queue_rows(
     return rows[:n]
 
 
+def mapping_from_form(text: str | None) -> Any:
+    """A FieldMapping from the form's lines (``id=ein``, ``text=mission,program``; None: auto)."""
+    from simap.ingest.mapping import FieldMapping
+
+    items = [line.strip() for line in (text or "").replace(";", "\n").splitlines() if line.strip()]
+    return FieldMapping.parse_cli(items) if items else None
+
+
 async def save_upload(request: Request, upload: UploadFile) -> Path:
     """Stream an upload into the jobs' upload folder (type and size checked)."""
     name = Path(upload.filename or "").name

@@ -15,6 +15,15 @@ from typing import Any
 from simap.errors import SimapError
 from simap.store.db import Store
 
+SKIPPED_KEPT = 500
+
+
+def hide_path(message: str, path: Path, filename: str) -> str:
+    """A message without the server's temporary paths (the upload is named by its file name)."""
+    for p in (str(path), str(path.parent), str(path.parent.parent)):
+        message = message.replace(p + "/", "").replace(p, filename)
+    return message
+
 
 @dataclass
 class Job:
@@ -60,14 +69,23 @@ class ImportJobs:
         self.lock = threading.Lock()
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="simap-import")
 
-    def submit(self, path: Path, filename: str, user: str, *, skip_invalid: bool = False) -> Job:
+    def submit(
+        self,
+        path: Path,
+        filename: str,
+        user: str,
+        *,
+        skip_invalid: bool = False,
+        mapping: Any = None,
+        update: bool = False,
+    ) -> Job:
         job = Job(uuid.uuid4().hex[:12], filename, user)
         with self.lock:
             self.jobs[job.id] = job
-        self.pool.submit(self._run, job, path, skip_invalid)
+        self.pool.submit(self._run, job, path, skip_invalid, mapping, update)
         return job
 
-    def _run(self, job: Job, path: Path, skip_invalid: bool) -> None:
+    def _run(self, job: Job, path: Path, skip_invalid: bool, mapping: Any, update: bool) -> None:
         from simap.pipeline import Project
 
         job.state, job.started, job.stage = (
@@ -76,19 +94,24 @@ class ImportJobs:
             "reading, splitting into sentences, saving",
         )
         try:
-            stats = Project(self.store, actor=job.user).import_path(path, skip_invalid=skip_invalid)
+            stats = Project(self.store, actor=job.user).import_path(
+                path, skip_invalid=skip_invalid, mapping=mapping, update=update, source_name=job.filename
+            )
             job.result = {
                 "created": stats.created,
                 "updated": stats.updated,
                 "unchanged": stats.unchanged,
                 "segments": stats.segments,
-                "skipped": stats.skipped[:50],
+                "skipped_count": len(stats.skipped),
+                "skipped": [hide_path(str(s), path, job.filename) for s in stats.skipped[:SKIPPED_KEPT]],
             }
             job.state, job.stage = "done", "imported"
         except SimapError as exc:
-            job.state, job.stage, job.error = "failed", "nothing was imported", str(exc)
+            job.state, job.stage = "failed", "nothing was imported"
+            job.error = hide_path(str(exc), path, job.filename)
         except Exception as exc:  # a bug or a broken file: report it, never kill the worker
-            job.state, job.stage, job.error = "failed", "nothing was imported", f"{type(exc).__name__}: {exc}"
+            job.state, job.stage = "failed", "nothing was imported"
+            job.error = hide_path(f"{type(exc).__name__}: {exc}", path, job.filename)
         finally:
             job.finished = time.time()
             shutil.rmtree(path.parent, ignore_errors=True)

@@ -17,7 +17,15 @@ from simap.review.agreement import load_gold
 from simap.store import accounts, browse
 from simap.store.accounts import Account
 from simap.web.auth import require
-from simap.web.common import codebook_of, export_file, redirect, render, save_upload, start_recode
+from simap.web.common import (
+    codebook_of,
+    export_file,
+    mapping_from_form,
+    redirect,
+    render,
+    save_upload,
+    start_recode,
+)
 from simap.web.deps import hidden_of, store_of
 
 router = APIRouter(include_in_schema=False)
@@ -162,9 +170,14 @@ async def import_upload(
     me: Analyst,
     file: Annotated[UploadFile, File()],
     skip_invalid: Annotated[bool, Form()] = False,
+    map: Annotated[str, Form()] = "",
+    update: Annotated[bool, Form()] = False,
 ) -> Response:
+    mapping = mapping_from_form(map)
     path = await save_upload(request, file)
-    job = request.app.state.jobs.submit(path, path.name, me.username, skip_invalid=skip_invalid)
+    job = request.app.state.jobs.submit(
+        path, path.name, me.username, skip_invalid=skip_invalid, mapping=mapping, update=update
+    )
     return redirect(f"/import/{job.id}")
 
 
