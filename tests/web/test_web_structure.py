@@ -7,7 +7,7 @@ import ast
 from importlib import resources
 from pathlib import Path
 
-ROUTERS = {"advice", "api", "mapview", "pages", "pages_admin"}
+ROUTERS = {"advice", "api", "discovery", "mapview", "pages", "pages_admin"}
 
 
 def _web_imports() -> dict[str, set[str]]:

@@ -49,7 +49,7 @@ def _secret(settings: Settings, store: Store) -> str:
 
 def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
     """Build the workbench for ``settings.project`` (or an open ``store``)."""
-    from simap.web import advice, api, mapview, pages, pages_admin
+    from simap.web import advice, api, discovery, mapview, pages, pages_admin
 
     store = store or open_store(settings.project, migrate=settings.migrate)
     upload_dir = settings.upload_dir or Path(tempfile.mkdtemp(prefix="simap-uploads-"))
@@ -113,6 +113,7 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
     app.include_router(mapview.router)
     app.include_router(pages.router)
     app.include_router(pages_admin.router)
+    app.include_router(discovery.router)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, bool]:

@@ -16,6 +16,7 @@ from simap.errors import SimapError
 from simap.store.db import Store
 
 SKIPPED_KEPT = 500
+DISCOVERY_SETTING = "discovery"  # the last discovery of the project (shown on the Discover page)
 
 
 def hide_path(message: str, path: Path, filename: str) -> str:
@@ -147,6 +148,33 @@ class ImportJobs:
             job.state, job.stage, job.error = "failed", "nothing was coded", str(exc)
         except Exception as exc:  # report it, never kill the worker
             job.state, job.stage, job.error = "failed", "nothing was coded", f"{type(exc).__name__}: {exc}"
+        finally:
+            job.finished = time.time()
+
+    def submit_discover(self, user: str, *, embedder: str, params: dict[str, Any]) -> Job:
+        """Find emerging themes (``simap discover``) in the worker; the result is kept in the project."""
+        job = Job(uuid.uuid4().hex[:12], "discover emerging themes", user)
+        job.kind, job.stage = "discover", "waiting for the worker"
+        with self.lock:
+            self.jobs[job.id] = job
+        self.pool.submit(self._run_discover, job, embedder, params)
+        return job
+
+    def _run_discover(self, job: Job, embedder: str, params: dict[str, Any]) -> None:
+        from simap.discover.run import discover
+        from simap.pipeline import Project
+        from simap.store import browse
+
+        job.state, job.started, job.stage = "running", time.time(), "scoring sentences, clustering themes"
+        try:
+            found = discover(Project(self.store, actor=job.user), embedder=embedder, **params)
+            browse.put_setting(self.store, DISCOVERY_SETTING, found.to_dict())
+            job.result = {"themes": len(found.themes), "unexplained": found.n_unexplained}
+            job.state, job.stage = "done", "themes found"
+        except SimapError as exc:
+            job.state, job.stage, job.error = "failed", "no themes", str(exc)
+        except Exception as exc:  # report it, never kill the worker
+            job.state, job.stage, job.error = "failed", "no themes", f"{type(exc).__name__}: {exc}"
         finally:
             job.finished = time.time()
 

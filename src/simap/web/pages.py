@@ -26,9 +26,68 @@ def _safe_next(url: str | None) -> str:
     return url if url and url.startswith("/") and not url.startswith("//") else "/"
 
 
-# -- log-in -----------------------------------------------------------------------------------------
+# -- first run and log-in ---------------------------------------------------------------------------
+def has_users(request: Request) -> bool:
+    """Whether the project has any user (a project without users shows the first-admin page)."""
+    return bool(accounts.list_users(store_of(request)))
+
+
+def _setup_ctx(request: Request, error: str | None = None) -> dict[str, Any]:
+    project = request.app.state.settings.project
+    return {"error": error, "command": f"simap users add NAME --role admin -p {project}"}
+
+
+@router.get("/setup")
+def setup_page(request: Request) -> Response:
+    if has_users(request):
+        return redirect("/login")
+    return render(request, "setup.html", _setup_ctx(request))
+
+
+@router.post("/setup")
+async def setup(
+    request: Request,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    password2: Annotated[str, Form()],
+    display_name: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """Create the first admin of a project without users, and log them in."""
+    sessions = request.app.state.sessions
+    if not sessions.csrf_ok(session_of(request).get("sid"), csrf_token):
+        return render(
+            request, "setup.html", _setup_ctx(request, "The form expired; try again."), status_code=403
+        )
+    if has_users(request):
+        raise PermissionDenied(
+            "this project has users already; the first admin is created only once.",
+            hint="log in, or ask an admin to add you on the Users page",
+        )
+    if password != password2:
+        return render(
+            request, "setup.html", _setup_ctx(request, "The two passwords differ."), status_code=400
+        )
+    try:
+        account = accounts.add_user(
+            store_of(request),
+            username.strip(),
+            password,
+            role="admin",
+            display_name=display_name,
+            actor="setup",
+        )
+    except SimapError as exc:
+        return render(request, "setup.html", _setup_ctx(request, str(exc)), status_code=400)
+    response = redirect("/")
+    sessions.write(response, sessions.new(account.id))
+    return response
+
+
 @router.get("/login")
 def login_page(request: Request, next: str = "/") -> Response:
+    if not has_users(request):
+        return redirect("/setup")
     return render(request, "login.html", {"next": _safe_next(next), "error": None})
 
 
