@@ -119,3 +119,18 @@ def test_cli_list_code_diff_evaluate_with_project_versions(coded: Project, proje
         "--json",
     )
     assert "pooled" in out
+
+
+def test_promote_builds_on_the_project_version_discovery_used(
+    coded: Project, project_path: Path, tmp_path: Path
+) -> None:
+    from simap.discover.run import discover
+
+    code, new = _retire_most_frequent(coded)
+    found = discover(coded, codebook=new, embedder="fake", max_score=0.9, min_ventures=2)
+    themes = found.save(tmp_path / "themes.json")
+    out = tmp_path / "promoted.yaml"
+    invoke("codebook", "promote", str(themes), "--theme", "0", "--out", str(out), "-p", str(project_path))
+    promoted = cb.load_file(out)
+    assert promoted.code(code).retired  # built on the web-saved version, not the built-in one
+    assert len(promoted.codes) == len(new.codes) + 1
