@@ -92,7 +92,11 @@ def _progress() -> Progress:
 @app.command("import")
 def import_cmd(
     path: Annotated[
-        Path, typer.Argument(help="JSONL, CSV, XLSX, DPG JSON, or a folder of .txt/.md/.pdf/.docx")
+        Path,
+        typer.Argument(
+            help="JSONL, CSV, XLSX, DPG JSON, a folder of .txt/.md/.pdf/.docx, or a REFI-QDA project "
+            "(.qdpx/.qde from NVivo, ATLAS.ti, MAXQDA, QualCoder)"
+        ),
     ],
     project: ProjectOpt = DEFAULT_PROJECT_FILE,
     format: Annotated[
@@ -119,6 +123,9 @@ def import_cmd(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would change; write nothing.")
     ] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="REFI-QDA: refuse a file that deviates from the standard.")
+    ] = False,
 ) -> None:
     """Import ventures (upsert by id). A bad row stops the import and nothing is written.
 
@@ -138,9 +145,13 @@ def import_cmd(
             format=format,
             mapping=mapping,
             skip_invalid=skip_invalid,
+            strict=strict,
             progress=_RichProgress(bar),
             update=update,
         )
+    if hasattr(stats, "convention"):
+        _print_refi_report(stats)
+        return
     console.print(
         f"[green]Imported[/green] {stats.total} ventures from {path}: {stats.created} new, "
         f"{stats.updated} updated, {stats.unchanged} unchanged; {stats.segments} sentences."
@@ -175,6 +186,28 @@ def print_import_plan(plan: Any) -> None:
         err_console.print(f"[yellow]{len(plan.skipped)} invalid rows would be skipped[/yellow]")
 
 
+def _print_refi_report(report: Any) -> None:
+    for w in report.warnings:
+        err_console.print(f"[yellow]warning:[/yellow] {w}", highlight=False)
+    for loss in report.losses:
+        err_console.print(f"[yellow]not kept:[/yellow] {loss}", highlight=False)
+    console.print(
+        f"[green]Imported[/green] {report.path} ({report.origin or 'unknown tool'}, {report.xml_name}): "
+        f"{report.codes} codes, {report.sources} sources ({report.text_sources} with text), "
+        f"{report.selections} selections, {report.codings} codings by {len(report.coders)} coders "
+        f"({', '.join(report.coders) or 'none'}), {report.notes} notes.",
+        highlight=False,
+    )
+    console.print(
+        f"Ventures: {report.created} new, {report.updated} updated, {report.unchanged} unchanged; "
+        f"{report.segments} sentences. Codebook {report.codebook}"
+        + (f" with {len(report.new_codes)} new codes" if report.new_codes else "")
+        + ".",
+        highlight=False,
+    )
+    console.print(f"Positions: {report.convention}", highlight=False)
+
+
 # -- code -----------------------------------------------------------------------------------
 @app.command("code")
 def code_cmd(
@@ -200,6 +233,15 @@ def code_cmd(
     coder: Annotated[
         str, typer.Option("--coder", help="zeroshot, or supervised (the model `simap train` saved).")
     ] = "zeroshot",
+    precision: Annotated[
+        float | None,
+        typer.Option(
+            "--precision",
+            min=0.01,
+            max=0.99,
+            help="Target precision (e.g. 0.8) for a calibrated coder: less sure codes are left for review.",
+        ),
+    ] = None,
 ) -> None:
     """Machine-code every venture against a codebook, with evidence sentences and scores."""
     params = {"model": model} if model else None
@@ -210,6 +252,7 @@ def code_cmd(
             embedder_params=params,
             coder=coder,
             workers=workers,
+            precision=precision,
             progress=_RichProgress(bar),
         )
     console.print(
@@ -219,6 +262,11 @@ def code_cmd(
         f"{result.present} codes at score >= {DEFAULT_MIN_SCORE}. "
         f"Run {result.run_id}."
     )
+    if precision is not None:
+        console.print(
+            f"Target precision {precision:.2f}: {result.abstained} less sure suggestions left for review "
+            "(status abstained; `simap review` and the workbench queue ask about them first)."
+        )
 
 
 # -- map ------------------------------------------------------------------------------------
@@ -262,6 +310,89 @@ def export_codes_cmd(
     console.print(f"[green]Exported[/green] {n} ventures to {out}")
 
 
+@export_app.command("project")
+def export_project_cmd(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output file (.qdpx).")],
+    project: ProjectOpt = DEFAULT_PROJECT_FILE,
+    format: Annotated[str, typer.Option("--format", "-f", help="qdpx (REFI-QDA project)")] = "qdpx",
+    min_score: MinScoreOpt = DEFAULT_MIN_SCORE,
+    codebook: Annotated[
+        str | None, typer.Option("--codebook", "-c", help="Default: the last coded one.")
+    ] = None,
+    rejections: Annotated[
+        bool,
+        typer.Option("--rejections/--no-rejections", help="Write human rejections as notes (memos)."),
+    ] = True,
+) -> None:
+    """Write the project (texts, codes of every coder, memos, attributes) as REFI-QDA QDPX."""
+    with _project(project) as proj:
+        stats = proj.export_project(
+            out, fmt=format, codebook=codebook, min_score=min_score, rejections=rejections
+        )
+    console.print(
+        f"[green]Exported[/green] {stats.ventures} ventures, {stats.sources} sources, {stats.selections} "
+        f"coded selections, {stats.codings} codings by {stats.users} coders and {stats.notes} notes to {out}"
+    )
+    for reason, n in stats.not_exported.items():
+        err_console.print(f"[yellow]not exported:[/yellow] {n} {reason}", highlight=False)
+
+
+@export_app.command("codebook")
+def export_codebook_cmd(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output file.")],
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="qdc (REFI-QDA: NVivo, ATLAS.ti, ...), yaml, json, csv")
+    ] = "qdc",
+    codebook: Annotated[
+        str | None,
+        typer.Option("--codebook", "-c", help="Built-in name or file; default: the working codebook."),
+    ] = None,
+    project: ProjectOpt = DEFAULT_PROJECT_FILE,
+) -> None:
+    """Write a codebook as a REFI-QDA codebook (.qdc) or as YAML, JSON or CSV."""
+    if codebook is not None:  # no project needed
+        from simap import codebook as cb
+        from simap.interop import write_codebook
+
+        written = write_codebook(cb.load(codebook), out, format)
+    else:
+        with _project(project) as proj:
+            written = proj.export_codebook(out, fmt=format)
+    console.print(f"[green]Written[/green] {written}")
+
+
+@app.command("import-codebook")
+def import_codebook_cmd(
+    path: Annotated[Path, typer.Argument(help="REFI-QDA codebook (.qdc) from NVivo, ATLAS.ti, MAXQDA, ...")],
+    project: ProjectOpt = DEFAULT_PROJECT_FILE,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Refuse a file that deviates from REFI-QDA 1.0.")
+    ] = False,
+    name: Annotated[str | None, typer.Option("--name", help="Codebook name (default: from the file).")] = (
+        None
+    ),
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Also write it as YAML here.")] = None,
+) -> None:
+    """Import a REFI-QDA codebook as the project's working codebook (a new version)."""
+    from simap import codebook as cb
+
+    with _project(project) as proj:
+        result = proj.import_codebook(path, strict=strict, name=name)
+    book = result.codebook
+    for w in result.warnings:
+        err_console.print(f"[yellow]warning:[/yellow] {w}", highlight=False)
+    for loss in result.losses:
+        err_console.print(f"[yellow]not kept:[/yellow] {loss}", highlight=False)
+    categories = sum(1 for c in book.codes if not c.codable)
+    console.print(
+        f"[green]Imported[/green] codebook {book.name}@{book.version} from {path}: {len(book.codes)} codes "
+        f"({categories} categories); now the working codebook of {project}."
+    )
+    if out:
+        out.write_text(cb.dump(book, "yaml"), encoding="utf-8")
+        console.print(f"[green]Written[/green] {out}")
+
+
 # -- evaluate -------------------------------------------------------------------------------
 @app.command("evaluate")
 def evaluate_cmd(
@@ -272,7 +403,14 @@ def evaluate_cmd(
     cv: Annotated[
         int | None, typer.Option("--cv", min=2, help="K-fold learning curve from the human labels.")
     ] = None,
-    chart: Annotated[Path | None, typer.Option("--chart", help="With --cv: write the curve as SVG.")] = None,
+    chart: Annotated[
+        Path | None,
+        typer.Option(
+            "--chart",
+            help="SVG: with --gold the reliability diagram of the machine's scores; with --cv the "
+            "learning curve, and its reliability diagram beside it (NAME-reliability.svg).",
+        ),
+    ] = None,
     embedder: Annotated[
         str, typer.Option("--embedder", "-e", help="With --cv: embedding backend.")
     ] = DEFAULT_EMBEDDER,
@@ -306,6 +444,14 @@ def evaluate_cmd(
         if chart:
             chart.write_text(learning_curve_svg(curve), encoding="utf-8")
             console.print(f"[green]Chart written:[/green] {chart}")
+            oof = curve.attrs.get("oof")
+            if oof is not None and len(oof):
+                _write_reliability(
+                    chart.with_name(chart.stem + "-reliability.svg"),
+                    oof["score"].to_numpy(float),
+                    oof["truth"].to_numpy(bool),
+                    f"Held-out scores, {int(curve['labels'].max())} labels ({cv}-fold)",
+                )
         return
     if gold is None:
         raise typer.BadParameter(
@@ -315,10 +461,29 @@ def evaluate_cmd(
         report = proj.evaluate(
             gold, codebook=codebook, min_score=min_score, include_suggestions=not accepted_only
         )
+        if chart:
+            scored = proj.machine_scores_against(gold)
+            _write_reliability(
+                chart,
+                scored["score"].to_numpy(float),
+                scored["truth"].to_numpy(bool),
+                "Machine scores vs gold",
+            )
     if as_json:
         console.print_json(json.dumps(report.to_dict()))
         return
     print_agreement(report)
+
+
+def _write_reliability(path: Path, score: Any, truth: Any, title: str) -> None:
+    from simap.coding.calibration import reliability, reliability_svg
+
+    table = reliability(score, truth)
+    path.write_text(reliability_svg(table, title=title), encoding="utf-8")
+    console.print(
+        f"[green]Reliability diagram written:[/green] {path} "
+        f"(Brier {table.attrs['brier']:.3f}, ECE {table.attrs['ece']:.3f}, {int(table['n'].sum())} scores)"
+    )
 
 
 def print_agreement(report: Any) -> None:
@@ -514,14 +679,23 @@ def codebook_export(
     name: Annotated[
         str, typer.Argument(help="Built-in name, file, or project version NAME@VERSION.")
     ] = "social-innovation",
-    format: Annotated[str, typer.Option("--format", "-f", help="yaml, json or csv")] = "yaml",
+    format: Annotated[str, typer.Option("--format", "-f", help="yaml, json, csv or qdc")] = "yaml",
     out: Annotated[Path | None, typer.Option("--out", "-o")] = None,
     project: CodebookProjectOpt = DEFAULT_PROJECT_FILE,
 ) -> None:
-    """Write a codebook as YAML, JSON or CSV (to start your own)."""
+    """Write a codebook as YAML, JSON, CSV or REFI-QDA QDC (to start your own)."""
     from simap import codebook as cb
 
-    text = cb.dump(_load_codebook(name, project), format)
+    book = _load_codebook(name, project)
+    if format == "qdc":
+        from simap.interop.qdc import qdc_bytes, write_qdc
+
+        if out:
+            console.print(f"[green]Written[/green] {write_qdc(book, out)}")
+        else:
+            sys.stdout.write(qdc_bytes(book).decode("utf-8"))
+        return
+    text = cb.dump(book, format)
     if out:
         out.write_text(text, encoding="utf-8")
         console.print(f"[green]Written[/green] {out}")

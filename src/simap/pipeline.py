@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from simap import codebook as cb
@@ -41,6 +42,7 @@ class CodeResult:
     coder: str
     seconds: float
     params: dict[str, Any] = field(default_factory=dict)
+    abstained: int = 0
 
 
 class Project:
@@ -71,16 +73,26 @@ class Project:
         format: str | None = None,
         mapping: Any = None,
         skip_invalid: bool = False,
+        strict: bool = False,
         progress: Progress = _no_progress,
         update: bool = False,
         source_name: str | None = None,
-    ) -> repo.ImportStats:
+    ) -> Any:
         """Read, segment and store ventures in one transaction; ``progress("import", step, 3)``.
+
+        A REFI-QDA project (``.qdpx``, ``.qde``) goes to :meth:`import_refi` (``strict`` applies to
+        it) and returns its :class:`~simap.interop.qdpx_import.RefiImportReport`; other files return
+        :class:`~simap.store.repo.ImportStats`.
 
         A re-import of a file with another ``mapping`` than its earlier import that would
         overwrite non-empty fields is refused unless ``update`` (see :mod:`simap.ingest.reimport`).
         ``source_name`` is the name recorded and shown for the file (default: the path).
         """
+        if format in ("qdpx", "qde") or (format is None and Path(path).suffix.lower() in (".qdpx", ".qde")):
+            progress("import", 0, 1)
+            report = self.import_refi(path, strict=strict)
+            progress("import", 1, 1)
+            return report
         from simap.ingest import read, reimport
         from simap.ingest.segment import segment_documents
 
@@ -113,6 +125,16 @@ class Project:
         batch = read(path, format=format, mapping=mapping, skip_invalid=skip_invalid)
         return reimport.plan(self.store, batch, source=source_name or str(path), mapping=mapping)
 
+    def import_refi(
+        self, path: str | Path, *, strict: bool = False, codebook: str | Codebook | None = None
+    ) -> Any:
+        """Import a REFI-QDA project from NVivo, ATLAS.ti, MAXQDA, QualCoder, f4 or simap: sources
+        become ventures, codings human codes by their user, memos are kept (``simap import X.qdpx``)."""
+        from simap.interop.qdpx_import import import_refi
+
+        book = cb.load(codebook) if isinstance(codebook, str) else codebook
+        return import_refi(self.store, path, strict=strict, codebook=book, actor=self.actor)
+
     # -- code -----------------------------------------------------------------------------
     def make_coder(
         self,
@@ -141,6 +163,7 @@ class Project:
         coder: str = "zeroshot",
         workers: int = 1,
         batch_ventures: int = 500,
+        precision: float | None = None,
         progress: Progress = _no_progress,
     ) -> CodeResult:
         """Machine-code every venture against a codebook and store the suggestions with provenance.
@@ -149,6 +172,10 @@ class Project:
         None for the project's working codebook (the last saved or coded one, else the default).
         The coded version becomes the working codebook; the run keeps the codes it found per
         venture (``stats["present_by_venture"]``) for :func:`simap.review.codebook_versions.diff`.
+
+        ``precision``: a target precision (e.g. 0.8) for a calibrated coder: per code, suggestions
+        below the score that reached it out of fold are stored as ``abstained`` (left for review,
+        not counted on the map until accepted; see :func:`simap.coding.calibration.apply_precision`).
         """
         from simap.review import codebook_versions
 
@@ -188,7 +215,24 @@ class Project:
                 hint="use 'zeroshot' or 'supervised'",
             )
         progress("load model", 1, 1)
+        precision_cut: dict[str, float] | None = None
+        if precision is not None:
+            if not hasattr(machine, "precision_thresholds"):
+                raise InvalidInput(
+                    f"--precision needs a calibrated coder; coder {coder!r} has no calibration data.",
+                    field="precision",
+                    hint="run `simap train`, then `simap code --coder supervised --precision 0.8`",
+                )
+            precision_cut = machine.precision_thresholds(precision)
         params = machine.get_params() | {"workers": workers}
+        if precision_cut is not None:
+            # JSON has no infinity: a code that never reaches the target (abstains everywhere) is null
+            params |= {
+                "precision_target": precision,
+                "precision_thresholds": {
+                    c: (round(t, 4) if np.isfinite(t) else None) for c, t in precision_cut.items()
+                },
+            }
         run_id = repo.start_run(
             self.store, kind="code", codebook_version=version, model=coder_key, params=params
         )
@@ -205,17 +249,24 @@ class Project:
                 parts.append(predict_parallel(machine, segments, workers=workers, ventures=context))
                 progress("code", min(i + batch_ventures, len(ids)), len(ids))
             suggestions = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+            if precision_cut is not None and len(suggestions):
+                from simap.coding.calibration import apply_precision
+
+                suggestions = apply_precision(suggestions, precision_cut)
             codebook_versions.keep_snapshot_of_last_run(self.store)  # before it is overwritten
             n = repo.save_machine_suggestions(
                 self.store, suggestions, coder=coder_key, codebook_version=version, run_id=run_id
             )
-            present = int((suggestions["score"] >= DEFAULT_MIN_SCORE).sum()) if n else 0
+            counted = suggestions["status"] != "abstained" if "status" in suggestions else True
+            present = int(((suggestions["score"] >= DEFAULT_MIN_SCORE) & counted).sum()) if n else 0
+            abstained = int((suggestions["status"] == "abstained").sum()) if "status" in suggestions else 0
             seconds = time.perf_counter() - t0
             stats = {
                 "ventures": len(ids),
                 "segments": n_segments,
                 "suggestions": n,
                 "present": present,
+                "abstained": abstained,
                 "seconds": round(seconds, 3),
                 "present_min_score": DEFAULT_MIN_SCORE,
                 codebook_versions.PRESENT_KEY: codebook_versions.present_snapshot(suggestions),
@@ -231,6 +282,7 @@ class Project:
             segments=n_segments,
             suggestions=n,
             present=present,
+            abstained=abstained,
             codebook=book.name,
             codebook_version=version,
             coder=coder_key,
@@ -354,14 +406,94 @@ class Project:
 
     # -- map, report, export --------------------------------------------------------------
     def current_codebook(self, codebook: str | Codebook | None = None) -> Codebook:
+        """``codebook``, else the one of the last coding run, else the working codebook an import
+        (``simap import FILE.qdpx``, ``simap import-codebook``) or an edit set."""
         if isinstance(codebook, Codebook):
             return codebook
         if codebook is not None:
             return self.resolve_codebook(codebook)
         book = repo.latest_coded_codebook(self.store)
         if book is None:
+            from simap.review.codebook_edit import SETTING
+            from simap.store import browse
+
+            setting = browse.get_setting(self.store, SETTING)
+            if setting and setting.get("version"):
+                return repo.load_codebook_version(self.store, str(setting["version"]))
             raise NotFound("this project has not been coded yet.", hint="run `simap code` first")
         return book
+
+    def working_codebook(self) -> Codebook:
+        """The codebook the workbench shows: last saved or imported, else last coded, else the default."""
+        from simap.review.codebook_edit import working_codebook
+
+        return working_codebook(self.store)
+
+    def set_working_codebook(self, book: Codebook) -> str:
+        """Store ``book`` as a version of this project and make it the working codebook."""
+        from simap.review.codebook_edit import SETTING
+        from simap.store import browse
+
+        version = repo.save_codebook(self.store, book, actor=self.actor)
+        browse.put_setting(self.store, SETTING, {"version": version})
+        return version
+
+    # -- REFI-QDA (NVivo, ATLAS.ti, MAXQDA, QualCoder, Taguette) -----------------------------
+    def import_codebook(self, path: str | Path, *, strict: bool = False, name: str | None = None) -> Any:
+        """Read a QDC codebook, store it as a version and make it the working codebook
+        (``simap import-codebook``); returns the :class:`~simap.interop.qdc.QdcResult`."""
+        from simap.interop.qdc import read_qdc
+
+        result = read_qdc(path, strict=strict, name=name)
+        self.set_working_codebook(result.codebook)
+        return result
+
+    def export_codebook(
+        self, path: str | Path, *, fmt: str = "qdc", codebook: str | Codebook | None = None
+    ) -> Path:
+        """Write a codebook (default: the working codebook) as QDC, YAML, JSON or CSV."""
+        from simap.interop import write_codebook
+
+        if isinstance(codebook, Codebook):
+            book = codebook
+        else:
+            book = cb.load(codebook) if codebook is not None else self.working_codebook()
+        return write_codebook(book, path, fmt)
+
+    def export_project(
+        self,
+        path: str | Path,
+        *,
+        fmt: str = "qdpx",
+        codebook: str | Codebook | None = None,
+        min_score: float = DEFAULT_MIN_SCORE,
+        name: str | None = None,
+        timestamps: bool = True,
+        rejections: bool = True,
+    ) -> Any:
+        """Write the whole project as a REFI-QDA QDPX for NVivo, ATLAS.ti, MAXQDA, QualCoder
+        (``simap export project``); returns :class:`~simap.interop.qdpx.ExportStats`."""
+        from simap.errors import expected
+        from simap.interop.qdpx import export_qdpx
+
+        if fmt != "qdpx":
+            raise InvalidInput(
+                expected("the project export format", "qdpx", fmt), field="format", hint="use --format qdpx"
+            )
+        try:
+            book = self.current_codebook(codebook)
+        except NotFound:
+            book = self.working_codebook()
+        default_name = Path(self.store.url.split("/")[-1]).stem if "sqlite" in self.store.url else "simap"
+        return export_qdpx(
+            self.store,
+            path,
+            codebook=book,
+            min_score=min_score,
+            name=name or default_name,
+            timestamps=timestamps,
+            rejections=rejections,
+        )
 
     def assignments(self, codebook: Codebook) -> pd.DataFrame:
         return repo.load_assignments(self.store, codebook)
@@ -466,6 +598,21 @@ class Project:
         for vid, code in zip(present["venture_id"], present["code_id"], strict=True):
             out.setdefault(vid, set()).add(code)
         return out
+
+    def machine_scores_against(
+        self, gold_path: str | Path, *, codebook: str | Codebook | None = None
+    ) -> pd.DataFrame:
+        """The latest machine score of every gold venture x code: venture_id, code_id, score, truth."""
+        from simap.review.agreement import load_gold
+
+        book = self.current_codebook(codebook)
+        gold = load_gold(gold_path)
+        a = self.assignments(book)
+        machine = a[(a["source"] == "machine") & a["venture_id"].isin(set(gold))]
+        machine = machine.drop_duplicates(["venture_id", "code_id"], keep="last")
+        out = machine[["venture_id", "code_id", "score"]].copy()
+        out["truth"] = [c in gold[v] for v, c in zip(out["venture_id"], out["code_id"], strict=True)]
+        return out.reset_index(drop=True)
 
     def evaluate(
         self,

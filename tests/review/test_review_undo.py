@@ -40,4 +40,3 @@ def test_evidence_is_not_attached_to_a_rejection(coded, tiny_codebook) -> None: 
     with pytest.raises(InvalidInput, match="accept the code first"):
         actions.edit_span(coded, tiny_codebook, "a", "DATA", user="ana", spans=[Span("text", 0, 6)])
     assert _mine(coded)[("a", "DATA")]["evidence"] == []
-

@@ -101,12 +101,16 @@ def load_file(path: str | Path) -> Codebook:
 
 
 def load(name_or_path: str | Path | None = None) -> Codebook:
-    """Load a built-in codebook by name, or a YAML/JSON file by path."""
+    """Load a built-in codebook by name, or a YAML/JSON/QDC file by path."""
     ref = str(name_or_path or DEFAULT_CODEBOOK)
     if ref in builtin_names():
         text = resources.files(BUILTIN_PACKAGE).joinpath(f"{ref}.yaml").read_text(encoding="utf-8")
         return from_dict(yaml.safe_load(text), source=f"built-in codebook {ref!r}", text=text)
     path = Path(ref)
+    if path.suffix.lower() == ".qdc":  # REFI-QDA codebook (NVivo, ATLAS.ti, MAXQDA, QualCoder, ...)
+        from simap.interop.qdc import read_qdc
+
+        return read_qdc(path).codebook
     if path.suffix.lower() in {".yaml", ".yml", ".json"} or path.exists():
         return load_file(path)
     raise NotFound(

@@ -18,6 +18,9 @@ A codebook is a YAML file::
         counter_examples: [sentence, ...]    # near misses that must NOT be coded
         cues: [phrase, ...]                  # short lexical cues (case-insensitive phrases)
         related: [B3]
+        parent: DP            # optional: the id of the code this one sits under (a hierarchy)
+        color: "#1F77B4"      # optional: #RRGGBB or #RGB, shown by QDA tools (REFI-QDA)
+        codable: true         # false marks a category that only groups its children
         solutions:
           - title: ...
             description: ...
@@ -40,6 +43,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 BUILTIN_KINDS = ("design_principle", "barrier", "challenge")
 CODE_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
+COLOR = re.compile(r"^#(?:[0-9A-Fa-f]{3}|[0-9A-Fa-f]{6})$")
+HIERARCHY_FIELDS = {"parent": None, "color": None, "codable": True}
+"""Fields added for REFI-QDA; left out of the version hash at their defaults so that the versions
+of codebooks written before them do not change."""
 
 
 class Solution(BaseModel):
@@ -68,6 +75,16 @@ class Code(BaseModel):
     related: list[str] = Field(default_factory=list)
     solutions: list[Solution] = Field(default_factory=list)
     retired: bool = False
+    parent: str | None = None
+    color: str | None = None
+    codable: bool = True
+
+    @field_validator("color")
+    @classmethod
+    def _check_color(cls, value: str | None) -> str | None:
+        if value is not None and not COLOR.match(value):
+            raise ValueError(f"must be a colour written #RRGGBB or #RGB; got {value!r}")
+        return value
 
     @field_validator("id")
     @classmethod
@@ -114,6 +131,19 @@ class Codebook(BaseModel):
                     raise ValueError(
                         f"code {code.id!r} lists related code {rel!r}, which is not in the codebook"
                     )
+        for code in self.codes:
+            if code.parent is not None and code.parent not in seen:
+                raise ValueError(f"code {code.id!r} has parent {code.parent!r}, which is not in the codebook")
+        parents = {c.id: c.parent for c in self.codes}
+        for code in self.codes:
+            chain, at = {code.id}, code.parent
+            while at is not None:
+                if at in chain:
+                    raise ValueError(
+                        f"code {code.id!r} is its own ancestor (its parent chain loops through {at!r})"
+                    )
+                chain.add(at)
+                at = parents.get(at)
         if self.kinds:
             for code in self.codes:
                 if code.kind not in self.kinds:
@@ -124,12 +154,17 @@ class Codebook(BaseModel):
 
     @property
     def version(self) -> str:
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+        data = self.model_dump(mode="json")
+        for code in data["codes"]:
+            for key, default in HIERARCHY_FIELDS.items():
+                if code.get(key) == default:
+                    code.pop(key, None)
+        canonical = json.dumps(data, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:12]
 
     @property
     def active_codes(self) -> list[Code]:
-        return [c for c in self.codes if not c.retired]
+        return [c for c in self.codes if not c.retired and c.codable]
 
     def code(self, code_id: str) -> Code:
         for c in self.codes:
@@ -141,6 +176,20 @@ class Codebook(BaseModel):
             f"codebook {self.name!r} has no code {code_id!r}; its codes are "
             f"{', '.join(c.id for c in self.codes)}."
         )
+
+    def children(self, code_id: str | None) -> list[Code]:
+        """The codes directly under ``code_id`` (``None``: the top-level codes), in codebook order."""
+        return [c for c in self.codes if c.parent == code_id]
+
+    def path(self, code_id: str) -> list[str]:
+        """Names from the top-level ancestor down to the code, e.g. ``["Coke", "diet Coke"]``."""
+        by_id = {c.id: c for c in self.codes}
+        names: list[str] = []
+        at: str | None = code_id
+        while at is not None:
+            names.append(by_id[at].name)
+            at = by_id[at].parent
+        return names[::-1]
 
     def ids(self, kind: str | None = None) -> list[str]:
         return [c.id for c in self.active_codes if kind is None or c.kind == kind]

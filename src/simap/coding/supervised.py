@@ -175,6 +175,7 @@ class SupervisedCoder(ZeroShotCoder):
         context_fields: tuple[str, ...] | list[str] = (),
         at_least_one: bool = False,
         score_scale: float = 4.0,
+        calibrate: bool = True,
         seed: int = 0,
         **zeroshot_params: Any,
     ) -> None:
@@ -196,6 +197,7 @@ class SupervisedCoder(ZeroShotCoder):
         self.context_fields = tuple(context_fields)
         self.at_least_one = at_least_one
         self.score_scale = score_scale
+        self.calibrate = calibrate
         self.seed = seed
 
     def get_params(self) -> dict[str, Any]:
@@ -218,6 +220,7 @@ class SupervisedCoder(ZeroShotCoder):
             "context_fields": list(self.context_fields),
             "at_least_one": self.at_least_one,
             "score_scale": self.score_scale,
+            "calibrate": self.calibrate,
             "seed": self.seed,
         }
 
@@ -268,7 +271,9 @@ class SupervisedCoder(ZeroShotCoder):
                 hint="ask for the venture-level model: level='venture' (simap train --level venture)",
             )
         self.level_ = level
-        self.__dict__.pop("stack_w_", None)  # a refit with method="retrain" must not use old weights
+        # a refit must not use old weights or an old calibration
+        for stale in ("stack_w_", "calibration_", "oof_scores_", "oof_targets_"):
+            self.__dict__.pop(stale, None)
         super().fit(codebook, corpus=corpus)
         labelled = sorted(set(labels["venture_id"]) & set(segments["venture_id"]))
         self.n_labels_ = len(labelled)
@@ -470,6 +475,7 @@ class SupervisedCoder(ZeroShotCoder):
                 w, b = self._fit_stack_on(x[train], offset[train], targets[train])
                 oof[test] = raw[test] + x[test] @ w + b
             self._cv_report(oof, targets)
+            self._calibrate(oof - self.thresholds_[None, :], targets)
         self.stack_w_, self.stack_b_ = self._fit_stack_on(x, offset, targets)
 
     def _cv_report(self, oof: np.ndarray, targets: np.ndarray) -> None:
@@ -615,6 +621,8 @@ class SupervisedCoder(ZeroShotCoder):
         self.thresholds_ = np.where(
             np.isin(self.code_ids_, list(self.cv_.get("per_code", {}))), self.thresholds_, 0.0
         ).astype(np.float32)
+        if k >= 2:
+            self._calibrate(oof - self.thresholds_[None, :], targets)
 
     def _cv_single(self, x: Any, y: np.ndarray, n: int) -> None:
         """Out-of-fold accuracy and macro-F1 over the ``n`` labelled ventures (the codebook's
@@ -644,6 +652,39 @@ class SupervisedCoder(ZeroShotCoder):
             "pooled_f1": round(accuracy, 4),  # one code per venture: micro-F1 is the accuracy
             "note": "out-of-fold predictions of the venture-level model",
         }
+
+    # -- calibration ----------------------------------------------------------------------
+    def _calibrate(self, margin: np.ndarray, targets: np.ndarray) -> None:
+        """Fit the score calibration on out-of-fold margins; keep them for precision targets."""
+        from simap.coding.calibration import Calibrator, brier_score
+
+        self.__dict__.pop("calibration_", None)
+        if not self.calibrate:
+            return
+        margin = np.where(np.isnan(margin), -30.0, margin)
+        self.calibration_ = Calibrator.fit(self.code_ids_, margin, targets)
+        self.oof_scores_ = self.calibration_.transform(margin).astype(np.float32)
+        self.oof_targets_ = np.asarray(targets, dtype=np.int8)
+        known = self.oof_targets_ >= 0
+        self.cv_["brier"] = round(brier_score(self.oof_scores_[known], self.oof_targets_[known] == 1), 4)
+        self.cv_["calibration"] = self.calibration_.to_dict()
+
+    def _probability(self, margin: np.ndarray, *, scale: float) -> np.ndarray:
+        calibration = getattr(self, "calibration_", None)
+        if calibration is not None:
+            return calibration.transform(margin)
+        return sigmoid(scale * margin)
+
+    def precision_thresholds(self, target: float) -> dict[str, float]:
+        """code -> the lowest calibrated score reaching ``target`` precision out of fold (inf: abstain)."""
+        from simap.coding.calibration import precision_thresholds
+
+        if getattr(self, "oof_scores_", None) is None:
+            raise NotFitted(
+                "a target precision needs calibration data: out-of-fold scores of a trained model.",
+                hint="run `simap train` (with at least 2 labelled ventures) and code with --coder supervised",
+            )
+        return precision_thresholds(self.oof_scores_, self.oof_targets_, self.code_ids_, target)
 
     # -- predicting -----------------------------------------------------------------------
     def thresholds(self) -> np.ndarray:
@@ -685,7 +726,7 @@ class SupervisedCoder(ZeroShotCoder):
                 # a code too rare to train on keeps its zero-shot decision
                 raw[:, j] = m.decision_function(x) if m is not None else zeroshot[:, j] - self.threshold_
             margin = raw - self.thresholds_
-            score = sigmoid(self.score_scale * margin)
+            score = self._probability(margin, scale=self.score_scale)
             if self.at_least_one:
                 top = margin.argmax(axis=1)
                 score[np.arange(len(ids)), top] = np.maximum(score[np.arange(len(ids)), top], 0.5)
@@ -702,7 +743,7 @@ class SupervisedCoder(ZeroShotCoder):
         ids = list(pd.unique(segments["venture_id"]))
         base, raw = self._zeroshot_raw(segments, ids)
         z = raw + self._venture_embeddings(segments, ids) @ self.stack_w_ + self.stack_b_
-        score = sigmoid(z - self.thresholds_[None, :])
+        score = self._probability(z - self.thresholds_[None, :], scale=1.0)
         row = {v: i for i, v in enumerate(ids)}
         col = {c: j for j, c in enumerate(self.code_ids_)}
         out = base.copy()

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from simap.codebook.schema import Codebook
+from simap.coding.calibration import brier_score
 from simap.coding.supervised import LABEL_COLUMNS, SupervisedCoder
 from simap.embed.base import Embedder
 from simap.errors import InvalidInput, NotFound
@@ -209,7 +210,9 @@ def learning_curve(
     """Cross-validated scores of the learning coder trained on n = ``sizes`` labelled ventures.
 
     Each fold's held-out ventures are coded by a coder trained on the first n ventures of the
-    other folds; scores are pooled over all held-out venture x code decisions.
+    other folds; scores are pooled over all held-out venture x code decisions. ``brier`` is the
+    Brier score of the held-out scores; ``curve.attrs["oof"]`` keeps the held-out scores and
+    answers (venture_id, code_id, score, truth) of the largest size.
     """
     from simap.embed.cache import MemoryCache
 
@@ -231,6 +234,7 @@ def learning_curve(
     sizes = sorted({min(n, max_train) for n in (sizes or [0, 10, 25, 50, 100, 200, 500, 1000])})
     cache = MemoryCache() if getattr(embedder, "cacheable", False) else None
     preds: dict[int, dict[str, set[str]]] = {n: {} for n in sizes}
+    scores: dict[int, list[pd.DataFrame]] = {n: [] for n in sizes}
     corpus = segments["text"].tolist()
     for f in range(folds):
         test = [v for v in order if fold_of[v] == f]
@@ -247,14 +251,22 @@ def learning_curve(
                 ventures=ventures,
             )
             out = coder.predict(test_seg, ventures=ventures)
+            scores[n].append(out[["venture_id", "code_id", "score"]])
             present = out[out["score"] >= 0.5]
             for v in test:
                 preds[n][v] = set(present.loc[present["venture_id"] == v, "code_id"])
             if progress:
                 progress("cross-validate", f * len(sizes) + sizes.index(n) + 1, folds * len(sizes))
     rows = []
+    oof: dict[int, pd.DataFrame] = {}
     for n in sizes:
         rep = compare(gold, preds[n], codebook.ids())
+        frame = pd.concat(scores[n], ignore_index=True) if scores[n] else pd.DataFrame()
+        if len(frame):
+            frame["truth"] = [
+                c in gold.get(v, set()) for v, c in zip(frame["venture_id"], frame["code_id"], strict=True)
+            ]
+        oof[n] = frame
         rows.append(
             {
                 "labels": n,
@@ -262,9 +274,15 @@ def learning_curve(
                     k: round(rep.pooled[k], 4)
                     for k in ("kappa", "alpha", "f1", "macro_f1", "precision", "recall")
                 },
+                "brier": round(brier_score(frame["score"], frame["truth"]), 4)
+                if len(frame)
+                else float("nan"),
             }
         )
-    return pd.DataFrame(rows)
+    curve = pd.DataFrame(rows)
+    # the held-out scores at the largest size: for the reliability diagram (simap evaluate --chart)
+    curve.attrs["oof"] = oof[sizes[-1]]
+    return curve
 
 
 def learning_curve_svg(curve: pd.DataFrame, *, width: int = 480, height: int = 260) -> str:

@@ -10,6 +10,9 @@ C1-C5, which descriptions rarely reveal); they are not real quotes.
 default ``social-innovation`` codebook (DP1-DP5, B1-B4, C1-C5). Each evidence quote is an exact
 substring of the venture's description or interview. The demo is independent of any held-out
 evaluation data.
+
+``demo.qdpx`` is the same corpus with the gold codes as a REFI-QDA project (for NVivo, ATLAS.ti,
+MAXQDA, QualCoder), written by ``python -m simap.demo.make_qdpx``.
 """
 
 from __future__ import annotations
@@ -23,11 +26,12 @@ from typing import Any
 
 from simap.errors import InvalidInput
 
-__all__ = ["GOLD_PATH", "VENTURES_PATH", "load_gold", "load_gold_records", "load_ventures"]
+__all__ = ["GOLD_PATH", "QDPX_PATH", "VENTURES_PATH", "load_gold", "load_gold_records", "load_ventures"]
 
 _ROOT = resources.files(__name__)
 VENTURES_PATH: Traversable = _ROOT / "ventures.jsonl"
 GOLD_PATH: Traversable = _ROOT / "gold.jsonl"
+QDPX_PATH: Traversable = _ROOT / "demo.qdpx"
 
 PathLike = str | os.PathLike[str] | Traversable
 

@@ -27,7 +27,8 @@ from simap.batches import ASSIGNMENT_COLUMNS, VENTURE_COLUMNS, empty
 from simap.codebook.schema import Codebook
 from simap.errors import InvalidInput, expected
 
-STATUSES = ("suggested", "accepted", "rejected")
+# "abstained": a machine suggestion the coder was not sure enough of to count (simap code --precision)
+STATUSES = ("suggested", "accepted", "rejected", "abstained")
 _KEYS = ["venture_id", "code_id"]
 
 

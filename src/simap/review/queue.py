@@ -35,6 +35,9 @@ def review_queue(
         return pd.DataFrame(columns=["venture_id", "priority", "code_id", "reason"])
     score = machine["score"].astype(float).to_numpy()
     machine["uncertainty"] = 1.0 - np.abs(score - 0.5) * 2.0
+    # a suggestion the coder abstained on (simap code --precision) is asked about first
+    machine["abstained"] = (machine["status"] == "abstained").to_numpy()
+    machine["uncertainty"] += machine["abstained"].astype(float)
     # disagreement: humans disagree among themselves on this venture x code
     disputed = (
         a[a["source"] == "human"].groupby(["venture_id", "code_id"])["status"].nunique().loc[lambda s: s > 1]
@@ -48,7 +51,11 @@ def review_queue(
     best["priority"] = best["uncertainty"] + best["disputed"].astype(float) - 0.01 * best["rank"]
     best = best.sort_values("priority", ascending=False).head(n)
     best["reason"] = [
-        f"{c}: machine score {s:.2f}" + (" (coders disagree)" if d else "")
-        for c, s, d in zip(best["code_id"], best["score"], best["disputed"], strict=True)
+        f"{c}: machine score {s:.2f}"
+        + (" (the machine abstained)" if ab else "")
+        + (" (coders disagree)" if d else "")
+        for c, s, d, ab in zip(
+            best["code_id"], best["score"], best["disputed"], best["abstained"], strict=True
+        )
     ]
     return best[["venture_id", "priority", "code_id", "reason"]].reset_index(drop=True)

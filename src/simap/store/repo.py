@@ -376,6 +376,13 @@ def get_run(store: Store, run_id: int) -> Run:
 
 
 # -- assignments ----------------------------------------------------------------------------
+def _when(value: Any, default: Any) -> Any:
+    """A row's own creation time (an import keeps the original's), else ``default``."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
+        return default
+    return value
+
+
 def save_machine_suggestions(
     store: Store, suggestions: pd.DataFrame, *, coder: str, codebook_version: str, run_id: int
 ) -> int:
@@ -391,9 +398,9 @@ def save_machine_suggestions(
             "run_id": run_id,
             "score": float(r["score"]),
             "raw": float(r["raw"]),
-            "status": "suggested",
+            "status": r.get("status") or "suggested",
             "evidence": r["evidence"],
-            "created_at": now,
+            "created_at": _when(r.get("created_at"), now),
             "updated_at": now,
         }
         for r in suggestions.to_dict("records")
@@ -593,7 +600,7 @@ def save_human_codes(
             "status": r["status"],
             "evidence": r.get("evidence") or [],
             "memo": r.get("memo"),
-            "created_at": now,
+            "created_at": _when(r.get("created_at"), now),
             "updated_at": now,
         }
         for r in rows
@@ -633,3 +640,23 @@ def log_event_now(store: Store, **fields: Any) -> None:
     """Append one event in its own transaction."""
     with store.session() as session, session.begin():
         log_event(session, **fields)
+
+
+def load_assignment_rows(store: Store) -> pd.DataFrame:
+    """Every stored assignment with all its fields (memo and run included), in insertion order."""
+    cols = [
+        Assignment.venture_id,
+        Assignment.code_id,
+        Assignment.codebook_version,
+        Assignment.source,
+        Assignment.coder,
+        Assignment.run_id,
+        Assignment.score,
+        Assignment.status,
+        Assignment.evidence,
+        Assignment.memo,
+        Assignment.created_at,
+    ]
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(*cols).order_by(Assignment.id)).all()
+    return pd.DataFrame([tuple(r) for r in rows], columns=[c.key for c in cols])

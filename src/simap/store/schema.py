@@ -109,7 +109,7 @@ class Assignment(Base):
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
     score: Mapped[float | None] = mapped_column(Float)
     raw: Mapped[float | None] = mapped_column(Float)
-    status: Mapped[str] = mapped_column(String(20))  # suggested | accepted | rejected
+    status: Mapped[str] = mapped_column(String(20))  # suggested | accepted | rejected | abstained
     evidence: Mapped[list[Any]] = mapped_column(JSON, default=list)
     memo: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -300,6 +300,16 @@ def export_report(request: Request, account: Viewer, accepted_only: bool = False
     return export_file(request, "report", "html", accepted_only)
 
 
+@router.get("/export/project", summary="The project as REFI-QDA QDPX (NVivo, ATLAS.ti, MAXQDA, QualCoder)")
+def export_project(request: Request, account: Viewer) -> Response:
+    return export_file(request, "project", "qdpx", False)
+
+
+@router.get("/export/codebook", summary="The working codebook as REFI-QDA QDC")
+def export_codebook(request: Request, account: Viewer) -> Response:
+    return export_file(request, "codebook", "qdc", False)
+
+
 @router.get("/coders", summary="Coders one can compare (humans, machine, gold:<set>)")
 def coders(request: Request, account: Viewer) -> list[str]:
     return reliability.coder_names(store_of(request))

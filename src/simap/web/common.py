@@ -28,7 +28,20 @@ from simap.store.db import Store
 from simap.web.auth import csrf_for, current_account
 from simap.web.deps import hidden_of, store_of
 
-UPLOAD_TYPES = (".csv", ".tsv", ".jsonl", ".ndjson", ".json", ".xlsx", ".pdf", ".docx", ".txt", ".md")
+UPLOAD_TYPES = (
+    ".csv",
+    ".tsv",
+    ".jsonl",
+    ".ndjson",
+    ".json",
+    ".xlsx",
+    ".pdf",
+    ".docx",
+    ".txt",
+    ".md",
+    ".qdpx",
+    ".qde",
+)
 
 
 def redirect(url: str) -> RedirectResponse:
@@ -185,7 +198,14 @@ def export_file(request: Request, kind: str, fmt: str, accepted_only: bool) -> F
     book = codebook_of(request)
     folder = Path(tempfile.mkdtemp(prefix="simap-export-"))
     min_score = request.app.state.settings.min_score
-    if kind == "report":
+    if kind == "project":  # REFI-QDA, for NVivo, ATLAS.ti, MAXQDA, QualCoder
+        path = folder / "simap-project.qdpx"
+        project.export_project(path, codebook=book, min_score=min_score)
+        media = "application/zip"
+    elif kind == "codebook":
+        path = project.export_codebook(folder / f"{book.name}.qdc", fmt="qdc", codebook=book)
+        media = "application/xml"
+    elif kind == "report":
         path = project.write_report(
             folder / "social-innovation-map.html",
             codebook=book,

@@ -106,6 +106,17 @@ class ImportJobs:
                 "skipped_count": len(stats.skipped),
                 "skipped": [hide_path(str(s), path, job.filename) for s in stats.skipped[:SKIPPED_KEPT]],
             }
+            if hasattr(stats, "convention"):  # a REFI-QDA project (.qdpx, .qde)
+                job.result |= {
+                    "codes": stats.codes,
+                    "sources": stats.sources,
+                    "selections": stats.selections,
+                    "codings": stats.codings,
+                    "coders": stats.coders,
+                    "convention": stats.convention,
+                    "warnings": [hide_path(str(w), path, job.filename) for w in stats.warnings[:50]],
+                    "not_kept": [hide_path(str(w), path, job.filename) for w in stats.losses[:50]],
+                }
             job.state, job.stage = "done", "imported"
         except SimapError as exc:
             job.state, job.stage = "failed", "nothing was imported"

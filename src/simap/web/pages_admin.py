@@ -205,6 +205,16 @@ def export_report(request: Request, me: Viewer, accepted_only: bool = False) -> 
     return export_file(request, "report", "html", accepted_only)
 
 
+@router.get("/export/project")
+def export_project(request: Request, me: Viewer) -> Response:
+    return export_file(request, "project", "qdpx", False)
+
+
+@router.get("/export/codebook")
+def export_codebook(request: Request, me: Viewer) -> Response:
+    return export_file(request, "codebook", "qdc", False)
+
+
 # -- agreement --------------------------------------------------------------------------------------
 @router.get("/agreement")
 def agreement_page(
