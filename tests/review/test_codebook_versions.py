@@ -134,3 +134,17 @@ def test_promote_builds_on_the_project_version_discovery_used(
     promoted = cb.load_file(out)
     assert promoted.code(code).retired  # built on the web-saved version, not the built-in one
     assert len(promoted.codes) == len(new.codes) + 1
+
+
+def test_report_and_diagnose_take_a_project_version(
+    coded: Project, project_path: Path, tmp_path: Path
+) -> None:
+    before = coded.current_codebook()
+    _retire_most_frequent(coded)
+    coded.code(embedder="fake")  # the suggestions are now of the new version
+    db, ref = str(project_path), f"{before.name}@{before.version[:8]}"
+    html = tmp_path / "map.html"
+    invoke("report", "-p", db, "--out", str(html), "--no-pdf", "--text-embedder", "none", "--codebook", ref)
+    assert before.version in html.read_text()  # the report of the older version, by NAME@VERSION
+    out = invoke("diagnose", "-p", db, "--text", "We collect survey data.", "--codebook", ref, "--json")
+    assert json.loads(out)["map"]["codebook_version"] == before.version
