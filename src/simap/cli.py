@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Column, Table
 
-from simap.defaults import DEFAULT_CODEBOOK, DEFAULT_EMBEDDER, DEFAULT_MIN_SCORE, DEFAULT_WORKERS
+from simap.defaults import DEFAULT_EMBEDDER, DEFAULT_MIN_SCORE, DEFAULT_WORKERS
 from simap.errors import SimapError
 from simap.review.commands import AtLeastOneOpt, CodebookOpt, ContextFieldOpt, LevelOpt, coder_params
 
@@ -113,14 +113,32 @@ def import_cmd(
     skip_invalid: Annotated[
         bool, typer.Option("--skip-invalid", help="Import valid rows, report the bad ones.")
     ] = False,
+    update: Annotated[
+        bool,
+        typer.Option(
+            "--update",
+            help="Overwrite non-empty fields even when the --map differs from the file's last import.",
+        ),
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would change; write nothing.")
+    ] = False,
     strict: Annotated[
         bool, typer.Option("--strict", help="REFI-QDA: refuse a file that deviates from the standard.")
     ] = False,
 ) -> None:
-    """Import ventures (upsert by id). A bad row stops the import and nothing is written."""
+    """Import ventures (upsert by id). A bad row stops the import and nothing is written.
+
+    Re-importing a file with another --map than last time is refused when it would overwrite
+    non-empty fields (--update to do it anyway); --dry-run shows the changes first."""
     from simap.ingest.mapping import FieldMapping
 
     mapping = FieldMapping.parse_cli(map_) if map_ else None
+    if dry_run:
+        with _project(project) as proj:
+            plan = proj.plan_import(path, format=format, mapping=mapping, skip_invalid=skip_invalid)
+        print_import_plan(plan)
+        return
     with _project(project) as proj, _progress() as bar:
         stats = proj.import_path(
             path,
@@ -129,6 +147,7 @@ def import_cmd(
             skip_invalid=skip_invalid,
             strict=strict,
             progress=_RichProgress(bar),
+            update=update,
         )
     if hasattr(stats, "convention"):
         _print_refi_report(stats)
@@ -141,6 +160,30 @@ def import_cmd(
         err_console.print(f"[yellow]Skipped {len(stats.skipped)} invalid rows:[/yellow]")
         for s in stats.skipped:
             err_console.print(f"  {s}")
+
+
+def print_import_plan(plan: Any) -> None:
+    from simap.ingest.reimport import describe_mapping
+
+    console.print(
+        f"[bold]Dry run[/bold] of {plan.source} with {describe_mapping(plan.mapping)}: "
+        f"{len(plan.created)} new, {plan.updated} updated, {plan.unchanged} unchanged; nothing written."
+    )
+    if plan.mapping_changed:
+        err_console.print(
+            f"[yellow]warning:[/yellow] the last import of {plan.source} used "
+            f"{describe_mapping(plan.earlier_mapping)}"
+            + ("; this import would be refused without --update." if plan.overwrites else ".")
+        )
+    if plan.overwrites or plan.filled:
+        table = Table("venture", "field", "now", "would become", title="Field changes")
+        for c in [*plan.overwrites, *plan.filled][:50]:
+            table.add_row(c.venture_id, c.field, "" if c.old is None else str(c.old), str(c.new))
+        console.print(table)
+    if plan.texts_changed:
+        console.print(f"{len(plan.texts_changed)} texts change: {', '.join(plan.texts_changed[:10])}")
+    if plan.skipped:
+        err_console.print(f"[yellow]{len(plan.skipped)} invalid rows would be skipped[/yellow]")
 
 
 def _print_refi_report(report: Any) -> None:
@@ -170,8 +213,14 @@ def _print_refi_report(report: Any) -> None:
 def code_cmd(
     project: ProjectOpt = DEFAULT_PROJECT_FILE,
     codebook: Annotated[
-        str, typer.Option("--codebook", "-c", help="Built-in name or YAML file.")
-    ] = DEFAULT_CODEBOOK,
+        str | None,
+        typer.Option(
+            "--codebook",
+            "-c",
+            help="Built-in name, YAML file, or a project version NAME@VERSION (`simap codebook list`). "
+            "Default: the project's working codebook (last saved on the Codebook page or coded).",
+        ),
+    ] = None,
     embedder: Annotated[
         str, typer.Option("--embedder", "-e", help="Embedding backend (see `simap backends`).")
     ] = DEFAULT_EMBEDDER,
@@ -454,7 +503,9 @@ def evaluate_cmd(
             "give --gold FILE, or --cv K to cross-validate on the human labels", param_hint="--gold"
         )
     with _project(project) as proj:
-        report = proj.evaluate(gold, min_score=min_score, include_suggestions=not accepted_only)
+        report = proj.evaluate(
+            gold, codebook=codebook, min_score=min_score, include_suggestions=not accepted_only
+        )
         if chart:
             scored = proj.machine_scores_against(gold)
             _write_reliability(
@@ -509,12 +560,56 @@ def print_agreement(report: Any) -> None:
 
 
 # -- codebooks ------------------------------------------------------------------------------
-@codebook_app.command("list")
-def codebook_list() -> None:
-    """List the built-in codebooks."""
-    from simap import codebook as cb
+def _existing_project(project: str | None) -> Any:
+    """The project when it exists (never creates a database just to read), else None."""
+    if not project:
+        return None
+    if "://" not in project and not Path(project).exists():
+        return None
+    return _project(project)
 
-    table = Table("version", "codes", "kinds", "title")
+
+def _load_codebook(ref: str, project: str | None) -> Any:
+    """A codebook by name, file or project version NAME@VERSION (needs the project)."""
+    from simap.review.codebook_versions import resolve
+
+    proj = _existing_project(project)
+    if proj is None:
+        return resolve(None, ref)
+    with proj:
+        return resolve(proj.store, ref)
+
+
+CodebookProjectOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--project",
+        "-p",
+        envvar="SIMAP_PROJECT",
+        help="Project whose stored versions (NAME@VERSION) to use; default simap-project.db if it exists.",
+    ),
+]
+
+
+@codebook_app.command("list")
+def codebook_list(
+    project: CodebookProjectOpt = DEFAULT_PROJECT_FILE,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON.")] = False,
+) -> None:
+    """List the built-in codebooks and the project's stored versions (use them as NAME@VERSION)."""
+    from simap import codebook as cb
+    from simap.review.codebook_versions import list_versions
+
+    proj = _existing_project(project)
+    versions = []
+    if proj is not None:
+        with proj:
+            versions = list_versions(proj.store)
+    if as_json:
+        builtins = [{"name": n, "version": cb.load(n).version} for n in cb.builtin_names()]
+        console.print_json(json.dumps({"builtin": builtins, "project": [v.to_dict() for v in versions]}))
+        return
+    table = Table("version", "codes", "kinds", "title", title="Built-in codebooks")
     table.columns.insert(0, Column("name", no_wrap=True))
     for name in cb.builtin_names():
         book = cb.load(name)
@@ -526,17 +621,69 @@ def codebook_list() -> None:
             book.title,
         )
     console.print(table)
+    if proj is None:
+        return
+    table = Table(title=f"Codebook versions in {project} (newest first)")
+    for col in ("codebook", "codes", "runs", "last coded", "state"):
+        table.add_column(col, no_wrap=col == "codebook")
+    for v in versions:
+        state = ", ".join(
+            s for s, on in (("working", v.working), ("suggestions", v.coded), ("built-in", v.builtin)) if on
+        )
+        last = (v.last_coded or "").replace("T", " ")[:16]
+        table.add_row(v.ref, str(v.codes), str(v.runs), last, state)
+    console.print(table if versions else "No codebook stored in this project yet.")
+
+
+@codebook_app.command("diff")
+def codebook_diff(
+    a: Annotated[str, typer.Argument(help="The earlier version (NAME@VERSION, a version, or a name).")],
+    b: Annotated[str | None, typer.Argument(help="The later version; default: the working codebook.")] = None,
+    project: ProjectOpt = DEFAULT_PROJECT_FILE,
+    limit: Annotated[int, typer.Option("--limit", min=0, help="Ventures to list (0: all).")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the diff as JSON.")] = False,
+) -> None:
+    """Re-code diff: which codes appear or disappear, for which ventures, from coding A to coding B."""
+    from simap.review.codebook_versions import diff
+
+    with _project(project) as proj:
+        result = diff(proj.store, a, b)
+    if as_json:
+        console.print_json(json.dumps(result.to_dict()))
+        return
+    console.print(
+        f"[bold]{result.a}[/bold] (run {result.run_a}) -> [bold]{result.b}[/bold] (run {result.run_b}): "
+        f"{len(result.rows)} ventures change, {result.unchanged} unchanged."
+    )
+    if result.codes_added or result.codes_removed:
+        console.print(
+            f"codes added: {', '.join(result.codes_added) or 'none'}; "
+            f"removed or retired: {', '.join(result.codes_removed) or 'none'}"
+        )
+    if result.per_code:
+        table = Table("code", "appears", "disappears", title="Per code")
+        for code, n in result.per_code.items():
+            table.add_row(code, f"+{n['appeared']}", f"-{n['disappeared']}")
+        console.print(table)
+    if result.rows:
+        table = Table("venture", "name", "appears", "disappears", title="Per venture")
+        for r in result.rows[: limit or None]:
+            table.add_row(r.venture_id, r.name, " ".join(r.appeared), " ".join(r.disappeared))
+        console.print(table)
+        if limit and len(result.rows) > limit:
+            console.print(f"... and {len(result.rows) - limit} more (--limit 0 lists all)")
 
 
 @codebook_app.command("show")
 def codebook_show(
-    name: Annotated[str, typer.Argument(help="Built-in name or file.")] = "social-innovation",
+    name: Annotated[
+        str, typer.Argument(help="Built-in name, file, or project version NAME@VERSION.")
+    ] = "social-innovation",
     code: Annotated[str | None, typer.Option("--code", help="Show one code in full.")] = None,
+    project: CodebookProjectOpt = DEFAULT_PROJECT_FILE,
 ) -> None:
     """Show a codebook's codes (or one code in full)."""
-    from simap import codebook as cb
-
-    book = cb.load(name)
+    book = _load_codebook(name, project)
     if code:
         c = book.code(code)
         console.print(f"[bold]{c.id}[/bold] {c.name} ({c.kind})\n{c.definition}")
@@ -574,22 +721,26 @@ def codebook_validate(path: Annotated[Path, typer.Argument(help="Codebook YAML/J
 
 @codebook_app.command("export")
 def codebook_export(
-    name: Annotated[str, typer.Argument(help="Built-in name or file.")] = "social-innovation",
+    name: Annotated[
+        str, typer.Argument(help="Built-in name, file, or project version NAME@VERSION.")
+    ] = "social-innovation",
     format: Annotated[str, typer.Option("--format", "-f", help="yaml, json, csv or qdc")] = "yaml",
     out: Annotated[Path | None, typer.Option("--out", "-o")] = None,
+    project: CodebookProjectOpt = DEFAULT_PROJECT_FILE,
 ) -> None:
     """Write a codebook as YAML, JSON, CSV or REFI-QDA QDC (to start your own)."""
     from simap import codebook as cb
 
+    book = _load_codebook(name, project)
     if format == "qdc":
         from simap.interop.qdc import qdc_bytes, write_qdc
 
         if out:
-            console.print(f"[green]Written[/green] {write_qdc(cb.load(name), out)}")
+            console.print(f"[green]Written[/green] {write_qdc(book, out)}")
         else:
-            sys.stdout.write(qdc_bytes(cb.load(name)).decode("utf-8"))
+            sys.stdout.write(qdc_bytes(book).decode("utf-8"))
         return
-    text = cb.dump(cb.load(name), format)
+    text = cb.dump(book, format)
     if out:
         out.write_text(text, encoding="utf-8")
         console.print(f"[green]Written[/green] {out}")

@@ -76,28 +76,55 @@ class Project:
         skip_invalid: bool = False,
         strict: bool = False,
         progress: Progress = _no_progress,
+        update: bool = False,
+        source_name: str | None = None,
     ) -> Any:
         """Read, segment and store ventures in one transaction; ``progress("import", step, 3)``.
 
         A REFI-QDA project (``.qdpx``, ``.qde``) goes to :meth:`import_refi` (``strict`` applies to
         it) and returns its :class:`~simap.interop.qdpx_import.RefiImportReport`; other files return
-        :class:`~simap.store.repo.ImportStats`."""
+        :class:`~simap.store.repo.ImportStats`.
+
+        A re-import of a file with another ``mapping`` than its earlier import that would
+        overwrite non-empty fields is refused unless ``update`` (see :mod:`simap.ingest.reimport`).
+        ``source_name`` is the name recorded and shown for the file (default: the path).
+        """
         if format in ("qdpx", "qde") or (format is None and Path(path).suffix.lower() in (".qdpx", ".qde")):
             progress("import", 0, 1)
             report = self.import_refi(path, strict=strict)
             progress("import", 1, 1)
             return report
-        from simap.ingest import read
+        from simap.ingest import read, reimport
         from simap.ingest.segment import segment_documents
 
+        source = source_name or str(path)
         progress("import", 0, 3)
         batch = read(path, format=format, mapping=mapping, skip_invalid=skip_invalid)
+        reimport.check_mapping(
+            reimport.plan(self.store, batch, source=source, mapping=mapping), update=update
+        )
         progress("import", 1, 3)
         segments = segment_documents(batch.documents)
         progress("import", 2, 3)
-        stats = repo.upsert_ventures(self.store, batch, segments, actor=self.actor, source=str(path))
+        stats = repo.upsert_ventures(self.store, batch, segments, actor=self.actor, source=source)
+        reimport.remember_mapping(self.store, source, reimport.mapping_record(mapping))
         progress("import", 3, 3)
         return stats
+
+    def plan_import(
+        self,
+        path: str | Path,
+        *,
+        format: str | None = None,
+        mapping: Any = None,
+        skip_invalid: bool = False,
+        source_name: str | None = None,
+    ) -> Any:
+        """What :meth:`import_path` would change, writing nothing (``simap import --dry-run``)."""
+        from simap.ingest import read, reimport
+
+        batch = read(path, format=format, mapping=mapping, skip_invalid=skip_invalid)
+        return reimport.plan(self.store, batch, source=source_name or str(path), mapping=mapping)
 
     def import_refi(
         self, path: str | Path, *, strict: bool = False, codebook: str | Codebook | None = None
@@ -130,7 +157,7 @@ class Project:
     def code(
         self,
         *,
-        codebook: str | Codebook = cb.DEFAULT_CODEBOOK,
+        codebook: str | Codebook | None = None,
         embedder: str = DEFAULT_EMBEDDER,
         embedder_params: dict[str, Any] | None = None,
         coder_params: dict[str, Any] | None = None,
@@ -142,11 +169,18 @@ class Project:
     ) -> CodeResult:
         """Machine-code every venture against a codebook and store the suggestions with provenance.
 
+        ``codebook``: a Codebook, a built-in name or file, a project version (``NAME@VERSION``), or
+        None for the project's working codebook (the last saved or coded one, else the default).
+        The coded version becomes the working codebook; the run keeps the codes it found per
+        venture (``stats["present_by_venture"]``) for :func:`simap.review.codebook_versions.diff`.
+
         ``precision``: a target precision (e.g. 0.8) for a calibrated coder: per code, suggestions
         below the score that reached it out of fold are stored as ``abstained`` (left for review,
         not counted on the map until accepted; see :func:`simap.coding.calibration.apply_precision`).
         """
-        book = codebook if isinstance(codebook, Codebook) else cb.load(codebook)
+        from simap.review import codebook_versions
+
+        book = self.resolve_codebook(codebook)
         t0 = time.perf_counter()
         ventures = repo.load_ventures(self.store)
         if ventures.empty:
@@ -222,6 +256,7 @@ class Project:
                 from simap.coding.calibration import apply_precision
 
                 suggestions = apply_precision(suggestions, precision_cut)
+            codebook_versions.keep_snapshot_of_last_run(self.store)  # before it is overwritten
             n = repo.save_machine_suggestions(
                 self.store, suggestions, coder=coder_key, codebook_version=version, run_id=run_id
             )
@@ -236,10 +271,13 @@ class Project:
                 "present": present,
                 "abstained": abstained,
                 "seconds": round(seconds, 3),
+                "present_min_score": DEFAULT_MIN_SCORE,
+                codebook_versions.PRESENT_KEY: codebook_versions.present_snapshot(suggestions),
             }
             if hasattr(machine, "run_stats"):
                 stats["coder"] = machine.run_stats()
             repo.finish_run(self.store, run_id, stats=stats)
+            codebook_versions.set_working(self.store, version)
         except BaseException as exc:
             repo.finish_run(self.store, run_id, status="failed", error=repr(exc))
             raise
@@ -301,7 +339,7 @@ class Project:
         """Load existing human coding as a named coder (``simap import-codes``)."""
         from simap.review.human import import_human_codes
 
-        book = codebook if isinstance(codebook, Codebook) else cb.load(codebook)
+        book = self.resolve_codebook(codebook)
         return import_human_codes(
             self.store, path, coder=coder, codebook=book, partial=partial, skip_missing=skip_missing
         )
@@ -393,7 +431,14 @@ class Project:
     def _codebook_or_default(self, codebook: str | Codebook | None) -> Codebook:
         if codebook is None:
             return repo.latest_coded_codebook(self.store) or cb.load(cb.DEFAULT_CODEBOOK)
-        return codebook if isinstance(codebook, Codebook) else cb.load(codebook)
+        return self.resolve_codebook(codebook)
+
+    def resolve_codebook(self, codebook: str | Codebook | None) -> Codebook:
+        """A codebook by reference: see :func:`simap.review.codebook_versions.resolve` (None: the
+        working codebook)."""
+        from simap.review.codebook_versions import resolve
+
+        return resolve(self.store, codebook)
 
     # -- map, report, export --------------------------------------------------------------
     def current_codebook(self, codebook: str | Codebook | None = None) -> Codebook:
@@ -402,7 +447,7 @@ class Project:
         if isinstance(codebook, Codebook):
             return codebook
         if codebook is not None:
-            return cb.load(codebook)
+            return self.resolve_codebook(codebook)
         book = repo.latest_coded_codebook(self.store)
         if book is None:
             from simap.review.codebook_edit import SETTING

@@ -98,10 +98,8 @@ def test_decisions_keep_machine_evidence_and_memo(coded, tiny_codebook) -> None:
     assert out["evidence"][0]["text"] == "We run field surveys."
     out = actions.reject(coded, tiny_codebook, "a", "DATA", user="ana")
     assert out["memo"] == "yes" and out["status"] == "rejected"
-    out = actions.edit_span(
-        coded, tiny_codebook, "a", "DATA", user="ana", spans=[actions.Span("text", 22, 35)]
-    )
-    assert out["status"] == "rejected" and out["evidence"][0]["text"] == "Data is open."
+    with pytest.raises(InvalidInput, match="accept the code first"):  # no evidence on a rejection
+        actions.edit_span(coded, tiny_codebook, "a", "DATA", user="ana", spans=[actions.Span("text", 22, 35)])
     with pytest.raises(InvalidInput, match="evidence field"):
         actions.add_code(coded, tiny_codebook, "a", "OPEN", user="ana", spans=[actions.Span("nope", 0, 1)])
     view = actions.venture_view(coded, tiny_codebook, "a", viewer="ben")

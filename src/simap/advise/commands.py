@@ -238,6 +238,12 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option("--embedder", "-e", help="Code the text with this backend (default: the map's)."),
         ] = None,
+        codebook: Annotated[
+            str | None,
+            typer.Option(
+                "--codebook", "-c", help="Codebook or project version NAME@VERSION; default: the last coded."
+            ),
+        ] = None,
         as_json: JsonOpt = False,
     ) -> None:
         """Diagnose a venture: its barriers, principles and challenges with evidence, the principles peers
@@ -265,6 +271,7 @@ def register(app: typer.Typer) -> None:
                 embedder=embedder,
                 text_min_score=text_min_score,
                 max_text_codes=max_text_codes,
+                codebook=codebook,
             )
         if as_json:
             typer.echo(result.model_dump_json(indent=2))

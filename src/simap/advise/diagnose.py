@@ -76,7 +76,7 @@ class Advisor:
         self,
         project: Any,
         *,
-        codebook: Codebook | None = None,
+        codebook: str | Codebook | None = None,
         min_score: float = DEFAULT_MIN_SCORE,
         embedder: str | None = None,
         form: Questionnaire | None = None,
@@ -512,6 +512,7 @@ def diagnose(
     embedder: str | None = None,
     text_min_score: float | None = None,
     max_text_codes: int | None = None,
+    codebook: str | Codebook | None = None,
 ) -> Diagnosis:
     """Diagnose a venture from its description and/or questionnaire answers against ``project``'s map.
 
@@ -525,6 +526,7 @@ def diagnose(
     """
     advisor = Advisor(
         project,
+        codebook=codebook,
         min_score=min_score,
         embedder=embedder,
         text_min_score=text_min_score,

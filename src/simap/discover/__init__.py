@@ -1,1 +1,2 @@
-"""Discover: see docs/ARCHITECTURE.md (planned stage)."""
+"""Discover: emerging themes in the sentences the codebook does not explain (``run``, ``themes``,
+``ctfidf``) and their promotion into codebook candidates (``candidates``)."""

@@ -102,13 +102,25 @@ def register(app: typer.Typer) -> None:
         name: Annotated[
             list[str] | None, typer.Option("--name", help="New code name, one per --theme.")
         ] = None,
+        project: Annotated[
+            str,
+            typer.Option(
+                "--project", "-p", envvar="SIMAP_PROJECT", help="Project whose codebook versions to use."
+            ),
+        ] = "simap-project.db",
     ) -> None:
         """Add candidate codes to a codebook as a new version; re-code with `simap code --codebook OUT`."""
-        from simap import codebook as cb
         from simap.discover.candidates import Discovery, promote, write_codebook
+        from simap.review.codebook_versions import resolve
 
         found = Discovery.load(themes)
-        base = cb.load(codebook or found.codebook)
+        if "://" in project or Path(project).exists():  # the exact version discovery used
+            from simap.pipeline import Project
+
+            with Project.open(project) as proj:
+                base = resolve(proj.store, codebook or f"{found.codebook}@{found.codebook_version}")
+        else:
+            base = resolve(None, codebook or found.codebook)
         new = promote(base, found, theme, kind=kind, ids=code_id or None, names=name or None)
         path = write_codebook(new, out)
         console.print(

@@ -4,7 +4,12 @@ JSONL row::
 
     {"id", "name", "country", "sector", "codes": [present code ids, codebook order],
      "details": {code_id: {"score", "status", "source", "coder",
-                           "evidence": [{"text", "field", "start", "end"}, ...]}}}
+                           "evidence": [{"text", "field", "start", "end"[, "sentence",
+                                         "sentence_start", "sentence_end"]}, ...]}}}
+
+An evidence item is the best phrase inside the evidence sentence when the coder found one
+(``text``, ``start``, ``end`` are the phrase's; ``sentence*`` the whole sentence's), else the
+sentence or the span a reviewer selected.
 
 ``details`` holds the decisive assignment (see :mod:`simap.maps.select`) of every active code
 the venture has one for, including rejected codes and suggestions below ``min_score``; ``codes``
@@ -47,15 +52,28 @@ def _clean(value: Any) -> Any:
 
 
 def _evidence(value: Any) -> list[dict[str, Any]]:
-    return [
-        {
+    """Evidence items for export: the best phrase inside the sentence when the coder found one
+    (its text and document offsets), with the whole sentence kept as ``sentence``."""
+    out = []
+    for e in evidence_list(value):
+        item = {
             "text": _clean(e.get("text")),
             "field": _clean(e.get("field")),
             "start": _clean(e.get("start")),
             "end": _clean(e.get("end")),
         }
-        for e in evidence_list(value)
-    ]
+        phrase = e.get("phrase")
+        if isinstance(phrase, dict) and phrase.get("text"):
+            item = item | {
+                "text": _clean(phrase.get("text")),
+                "start": _clean(phrase.get("start")),
+                "end": _clean(phrase.get("end")),
+                "sentence": item["text"],
+                "sentence_start": item["start"],
+                "sentence_end": item["end"],
+            }
+        out.append(item)
+    return out
 
 
 def export_records(

@@ -210,9 +210,104 @@ def edit_span(
         raise InvalidInput("editing evidence needs at least one span; got none.", field="evidence")
     mine = [r for r in _rows(store, venture_id, code_id) if r["source"] == "human" and r["coder"] == user]
     status = mine[0]["status"] if mine and mine[0]["status"] in ("accepted", "rejected") else "accepted"
+    if status == "rejected":
+        raise InvalidInput(
+            f"you rejected {code_id} on {venture_id}: evidence is for a code that applies, not for a "
+            "rejection; got a span for a rejected code.",
+            field="evidence",
+            hint="accept the code first (a), then attach the selection (e)",
+        )
     return decide(
         store, codebook, venture_id=venture_id, code_id=code_id, user=user, status=status, spans=spans
     )
+
+
+# -- undo ------------------------------------------------------------------------------------------
+DECISION_ACTIONS = ("code_accepted", "code_rejected")
+UNDO_ACTION = "code_undone"
+
+
+def last_decision(store: Store, user: str, venture_id: str | None = None) -> dict[str, Any] | None:
+    """``user``'s newest decision event that was not undone yet (on ``venture_id`` if given)."""
+    from sqlalchemy import select
+
+    from simap.store.schema import Event
+
+    q = select(Event.id, Event.entity_id, Event.before, Event.after, Event.action).where(
+        Event.actor == user, Event.entity == "assignment", Event.action.in_([*DECISION_ACTIONS, UNDO_ACTION])
+    )
+    if venture_id is not None:
+        q = q.where(
+            Event.entity_id.like(venture_id.replace("%", r"\%").replace("_", r"\_") + ":%", escape="\\")
+        )
+    undone: set[int] = set()
+    with store.engine.connect() as conn:
+        for eid, entity_id, before, after, action in conn.execute(q.order_by(Event.id.desc()).limit(500)):
+            if action == UNDO_ACTION:
+                undone.add(int((after or {}).get("undid_event", -1)))
+                continue
+            if int(eid) in undone:
+                continue
+            vid, _, code = str(entity_id).rpartition(":")
+            return {
+                "event_id": int(eid),
+                "venture_id": vid,
+                "code_id": code,
+                "before": before,
+                "after": after,
+            }
+    return None
+
+
+def undo_last(store: Store, user: str, venture_id: str | None = None) -> dict[str, Any]:
+    """Undo ``user``'s last decision (on ``venture_id`` if given): the decision goes back to what it
+    was before (or is removed when there was none); logged as ``code_undone``."""
+    from sqlalchemy import delete, select, update
+
+    from simap.store.repo import log_event
+    from simap.store.schema import Assignment, utcnow
+
+    last = last_decision(store, user, venture_id)
+    if last is None:
+        raise InvalidInput(
+            f"there is no decision of {user!r} to undo" + (f" on {venture_id!r}." if venture_id else "."),
+            hint="decide a code first",
+        )
+    vid, code, before = last["venture_id"], last["code_id"], last["before"]
+
+    def write() -> None:
+        with store.session() as session, session.begin():
+            where = (Assignment.venture_id == vid) & (Assignment.code_id == code) & (Assignment.coder == user)
+            now_row = session.execute(
+                select(Assignment.status, Assignment.evidence, Assignment.memo).where(where)
+            ).first()
+            if before is None:
+                session.execute(delete(Assignment).where(where))
+            else:
+                session.execute(
+                    update(Assignment)
+                    .where(where)
+                    .values(
+                        status=before.get("status"),
+                        evidence=before.get("evidence") or [],
+                        memo=before.get("memo"),
+                        updated_at=utcnow(),
+                    )
+                )
+            log_event(
+                session,
+                actor=user,
+                action=UNDO_ACTION,
+                entity="assignment",
+                entity_id=f"{vid}:{code}",
+                before=None
+                if now_row is None
+                else {"status": now_row[0], "evidence": now_row[1], "memo": now_row[2]},
+                after={"undid_event": last["event_id"], **(before or {"status": None})},
+            )
+
+    _retry(write)
+    return {"venture_id": vid, "code_id": code, "restored": before}
 
 
 # -- the venture as a reviewer sees it -------------------------------------------------------------
@@ -268,16 +363,17 @@ def venture_view(
         if view is None:
             continue
         if r["source"] == "machine":
-            view.score = None if r["score"] is None or math.isnan(r["score"]) else float(r["score"])
-            view.machine_evidence = evidence_list(r["evidence"])
+            score = None if r["score"] is None or math.isnan(r["score"]) else float(r["score"])
+            if view.score is None or (score is not None and score >= view.score):
+                view.score = score  # several machine coders (zero-shot, trained): the best score
+                view.machine_evidence = evidence_list(r["evidence"])
         elif r["coder"] == viewer:
             view.mine, view.my_memo, view.my_evidence = r["status"], r["memo"], evidence_list(r["evidence"])
         else:
             view.others.append({"coder": r["coder"], "status": r["status"], "memo": r["memo"]})
-    codes = sorted(
-        by_code.values(),
-        key=lambda v: (v.mine is None and v.score is None and not v.others, -(v.score or 0.0)),
-    )
+    # the order depends on the machine only, so a decision never moves a card under the cursor
+    order = {c.id: i for i, c in enumerate(codebook.active_codes)}
+    codes = sorted(by_code.values(), key=lambda v: (v.score is None, -(v.score or 0.0), order[v.code_id]))
     events = browse.venture_events(store, venture_id)
     if hidden is not None and not hidden.empty and venture_id in blind_ventures(store, hidden):
         events = [e for e in events if e["actor"] == viewer or e["action"].startswith("venture_")]

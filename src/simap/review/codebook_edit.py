@@ -35,12 +35,10 @@ OPS = ("add", "rename", "edit", "merge", "retire", "restore")
 
 
 def working_codebook(store: Store) -> Codebook:
-    """The codebook the workbench shows: the last one saved here, else the last coded, else the default."""
-    setting = browse.get_setting(store, SETTING)
-    if setting and setting.get("version"):
-        return repo.load_codebook_version(store, str(setting["version"]))
-    book = repo.latest_coded_codebook(store)
-    return book if book is not None else cb.load(cb.DEFAULT_CODEBOOK)
+    """The codebook the workbench shows: the last one saved or coded, else the default."""
+    from simap.review.codebook_versions import working_codebook as working
+
+    return working(store)
 
 
 def _unique(items: Sequence[str]) -> list[str]:

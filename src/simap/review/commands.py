@@ -163,6 +163,32 @@ def highlight(text: str, spans: list[tuple[int, int, str]]) -> Text:
     return out
 
 
+def _latest_machine_coder(store: Any) -> str | None:
+    """The machine coder of the newest finished coding run (the trained one after `simap train`)."""
+    from sqlalchemy import select
+
+    from simap.store.schema import Run
+
+    with store.engine.connect() as conn:
+        return conn.execute(  # type: ignore[no-any-return]
+            select(Run.model).where(Run.kind == "code", Run.status == "done").order_by(Run.id.desc()).limit(1)
+        ).scalar_one_or_none()
+
+
+def one_suggestion_per_code(sugg: Any, latest: str | None) -> Any:
+    """One machine suggestion per code: the newest coder's when it has one, else the best score
+    (after `simap train` the zero-shot and the trained coder both suggest every code)."""
+    if sugg.empty:
+        return sugg
+    ranked = sugg.assign(_latest=(sugg["coder"] == latest).astype(int))
+    ranked = ranked.sort_values(["_latest", "score"], ascending=False)
+    return ranked.drop_duplicates("code_id").drop(columns="_latest").sort_values("score", ascending=False)
+
+
+PROMPT = "  \\[a]ccept / \\[r]eject / \\[s]kip / \\[q]uit > "  # \\[ keeps rich from eating [a] as markup
+ADD_PROMPT = "  add codes (space-separated ids, Enter for none, q to quit) > "
+
+
 def review_cmd(
     project: ProjectOpt = DEFAULT_PROJECT_FILE,
     reviewer: Annotated[str, typer.Option("--reviewer", envvar="SIMAP_USER", help="Your name.")] = "",
@@ -182,23 +208,28 @@ def review_cmd(
         )
     with _project(project, reviewer) as proj:
         book = proj.current_codebook()
+        latest = _latest_machine_coder(proj.store)
         queue = review_queue(proj.store, book, n=n, reviewer=reviewer)
         assignments = proj.assignments(book)
         docs = repo.load_documents(proj.store, queue["venture_id"].tolist())
         decided = 0
         for vid in queue["venture_id"]:
             vdocs = docs[docs["venture_id"] == vid]
-            sugg = assignments[
-                (assignments["venture_id"] == vid)
-                & (assignments["source"] == "machine")
-                & (assignments["score"] >= min_score)
-            ].sort_values("score", ascending=False)
+            sugg = one_suggestion_per_code(
+                assignments[
+                    (assignments["venture_id"] == vid)
+                    & (assignments["source"] == "machine")
+                    & (assignments["score"] >= min_score)
+                ],
+                latest,
+            )
             console.rule(f"[bold]{vid}")
             for fld, text in zip(vdocs["field"], vdocs["text"], strict=True):
-                spans = [
-                    (e["start"], e["end"], c)
+                spans = [  # the best phrase of the evidence sentence when the coder found one
+                    (p.get("start", e["start"]), p.get("end", e["end"]), c)
                     for c, ev in zip(sugg["code_id"], sugg["evidence"], strict=True)
                     for e in (ev or [])[:1]
+                    for p in [e.get("phrase") if isinstance(e.get("phrase"), dict) else {}]
                     if e.get("field") == fld and "start" in e
                 ]
                 console.print(Text(f"{fld}: ", style="dim") + highlight(text, spans))
@@ -208,7 +239,7 @@ def review_cmd(
                     f"[bold]{code_id}[/bold] {book.code(code_id).name} (score {score:.2f}): "
                     f"[italic]{quote}[/italic]"
                 )
-                answer = console.input("  [a]ccept / [r]eject / [s]kip / [q]uit > ").strip().lower()
+                answer = console.input(PROMPT).strip().lower()
                 if answer.startswith("q"):
                     console.print(f"{decided} decisions recorded.")
                     return
@@ -223,9 +254,20 @@ def review_cmd(
                         evidence=ev[:1] if ev else [],
                     )
                     decided += 1
-            extra = console.input("  add codes (space-separated ids, Enter for none) > ").strip()
+            while True:
+                extra = console.input(ADD_PROMPT).strip()
+                if extra.lower() in ("q", "quit"):
+                    console.print(f"{decided} decisions recorded.")
+                    return
+                unknown = [c for c in extra.split() if c not in book.ids()]
+                if not unknown:
+                    break
+                console.print(
+                    f"[red]not a code of {book.name}:[/red] {' '.join(unknown)}; "
+                    f"codes are {', '.join(book.ids())}",
+                    highlight=False,
+                )
             for code_id in extra.split():
-                book.code(code_id)  # an unknown id names the valid ones
                 repo.record_decision(
                     proj.store,
                     venture_id=vid,

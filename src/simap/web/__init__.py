@@ -1,1 +1,1 @@
-"""Web: see docs/ARCHITECTURE.md (planned stage)."""
+"""Web: the review workbench (FastAPI pages and JSON API); ``simap.web.app.create_app`` builds it."""

@@ -16,11 +16,12 @@ from simap.advise import Advisor, portfolio, questionnaire, render
 from simap.advise.models import Diagnosis, PortfolioReport
 from simap.errors import InvalidInput
 from simap.store.accounts import Account
-from simap.web.app import render as render_page
 from simap.web.auth import require
+from simap.web.common import render as render_page
 from simap.web.deps import store_of
 
 pages = APIRouter(include_in_schema=False)
+CONTEXT_IDS = ("name", "countries", "sectors", "description")
 api = APIRouter(prefix="/api", tags=["advice"])
 Viewer = Annotated[Account, Depends(require("viewer"))]
 
@@ -66,8 +67,8 @@ def answers_from_form(form: Any) -> dict[str, Any]:
                     field=q.id,
                     hint=f"pick a value from {q.min} to {q.max}",
                 ) from None
-        elif q.type == "list":
-            answers[q.id] = [line.strip() for line in value.splitlines() if line.strip()]
+        elif q.type == "list":  # one per line or comma-separated
+            answers[q.id] = [part.strip() for part in value.replace(",", "\n").splitlines() if part.strip()]
         else:
             answers[q.id] = value
     return answers
@@ -76,19 +77,25 @@ def answers_from_form(form: Any) -> dict[str, Any]:
 # -- pages -------------------------------------------------------------------------------------------
 @pages.get("/diagnose")
 def diagnose_page(request: Request, account: Viewer) -> Response:
-    return render_page(request, "diagnose.html", {"form": questionnaire()})
+    return render_page(request, "diagnose.html", {"form": questionnaire(), "answers": {}})
 
 
 @pages.post("/diagnose")
 async def diagnose_submit(request: Request, account: Viewer) -> Response:
     form = await request.form()
+    # the "About your venture" questions (q_name, q_countries, ...); the older plain fields too
     text = str(form.get("text") or "").strip() or None
     answers = answers_from_form(form)
-    if not text and not answers:
+    context = {k: v for k, v in answers.items() if k in CONTEXT_IDS}
+    if not text and not set(answers) - {"name", "countries", "sectors"}:
         return render_page(
             request,
             "diagnose.html",
-            {"form": questionnaire(), "error": "Paste a description or answer some questions."},
+            {
+                "form": questionnaire(),
+                "answers": answers,
+                "error": "Describe the venture or answer some questions (your answers are kept).",
+            },
             status_code=400,
         )
     countries = [c.strip() for c in str(form.get("country") or "").split(",") if c.strip()]
@@ -96,9 +103,9 @@ async def diagnose_submit(request: Request, account: Viewer) -> Response:
     diagnosis = advisor_of(request).diagnose(
         text,
         answers or None,
-        name=str(form.get("name") or "") or None,
-        countries=countries or None,
-        sectors=sectors or None,
+        name=str(form.get("name") or "") or context.get("name") or None,
+        countries=countries or context.get("countries") or None,
+        sectors=sectors or context.get("sectors") or None,
     )
     return HTMLResponse(render(diagnosis, "html"))
 

@@ -15,8 +15,15 @@ from simap.review import actions, blind, codebook_edit, reliability
 from simap.review.actions import Span
 from simap.store import accounts, browse
 from simap.store.accounts import Account
-from simap.web.app import codebook_of
 from simap.web.auth import require
+from simap.web.common import (
+    codebook_of,
+    export_file,
+    mapping_from_form,
+    queue_rows,
+    save_upload,
+    start_recode,
+)
 from simap.web.deps import hidden_of, store_of, venture_filter
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -199,10 +206,13 @@ def edit_span(request: Request, venture_id: str, code_id: str, account: Analyst,
     )
 
 
+@router.post("/undo", summary="Undo your last decision (on one venture with ?venture_id=)")
+def undo(request: Request, account: Analyst, venture_id: str | None = None) -> Any:
+    return actions.undo_last(store_of(request), account.username, venture_id)
+
+
 @router.get("/queue", summary="What to review next")
 def queue(request: Request, account: Viewer, n: int = Query(20, ge=1, le=200)) -> list[dict[str, Any]]:
-    from simap.web.pages import queue_rows
-
     return queue_rows(request, account, n=n)
 
 
@@ -226,17 +236,47 @@ def codebook_save(request: Request, account: Analyst, body: CodebookEditIn) -> d
     return {"version": new.version, "codes": new.ids()}
 
 
+@router.get("/codebook/versions", summary="The project's codebook versions (use them as NAME@VERSION)")
+def codebook_versions_api(request: Request, account: Viewer) -> list[dict[str, Any]]:
+    from simap.review.codebook_versions import list_versions
+
+    return [v.to_dict() for v in list_versions(store_of(request))]
+
+
+@router.get("/codebook/diff", summary="Re-code diff: codes appearing/disappearing per venture, A -> B")
+def codebook_diff_api(request: Request, account: Viewer, a: str, b: str | None = None) -> dict[str, Any]:
+    from simap.review.codebook_versions import diff
+
+    return diff(store_of(request), a, b).to_dict()
+
+
+@router.post("/codebook/recode", summary="Re-code the project with a codebook version", status_code=202)
+def codebook_recode_api(request: Request, account: Analyst, version: str | None = None) -> dict[str, Any]:
+    return start_recode(request, account, version).to_dict()  # type: ignore[no-any-return]
+
+
+@router.get("/jobs/{job_id}", summary="State of a background job (import or re-code)")
+def job_state(request: Request, job_id: str, account: Viewer) -> dict[str, Any]:
+    job = request.app.state.jobs.get(job_id)
+    if job is None:
+        raise NotFound(f"job {job_id!r} does not exist.")
+    return job.to_dict()  # type: ignore[no-any-return]
+
+
 @router.post("/imports", summary="Upload a file to import (runs in the background)", status_code=202)
 async def import_file(
     request: Request,
     account: Analyst,
     file: Annotated[UploadFile, File()],
     skip_invalid: Annotated[bool, Form()] = False,
+    map: Annotated[str, Form(description="Field mapping lines, e.g. id=ein; text=mission,program")] = "",
+    update: Annotated[bool, Form()] = False,
 ) -> dict[str, Any]:
-    from simap.web.pages_admin import save_upload
-
+    mapping = mapping_from_form(map)
     path = await save_upload(request, file)
-    job = request.app.state.jobs.submit(path, path.name, account.username, skip_invalid=skip_invalid)
+    job = request.app.state.jobs.submit(
+        path, path.name, account.username, skip_invalid=skip_invalid, mapping=mapping, update=update
+    )
     return job.to_dict()  # type: ignore[no-any-return]
 
 
@@ -252,29 +292,21 @@ def import_state(request: Request, job_id: str, account: Viewer) -> dict[str, An
 def export_codes(
     request: Request, account: Viewer, fmt: str = "jsonl", accepted_only: bool = False
 ) -> Response:
-    from simap.web.pages_admin import export_file
-
     return export_file(request, "codes", fmt, accepted_only)
 
 
 @router.get("/export/report", summary="The HTML map report")
 def export_report(request: Request, account: Viewer, accepted_only: bool = False) -> Response:
-    from simap.web.pages_admin import export_file
-
     return export_file(request, "report", "html", accepted_only)
 
 
 @router.get("/export/project", summary="The project as REFI-QDA QDPX (NVivo, ATLAS.ti, MAXQDA, QualCoder)")
 def export_project(request: Request, account: Viewer) -> Response:
-    from simap.web.pages_admin import export_file
-
     return export_file(request, "project", "qdpx", False)
 
 
 @router.get("/export/codebook", summary="The working codebook as REFI-QDA QDC")
 def export_codebook(request: Request, account: Viewer) -> Response:
-    from simap.web.pages_admin import export_file
-
     return export_file(request, "codebook", "qdc", False)
 
 

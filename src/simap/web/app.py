@@ -1,10 +1,12 @@
 """The review workbench: ``create_app(settings)`` builds the FastAPI app (pages and ``/api``).
 
-Pages (``simap.web.pages``, ``simap.web.pages_admin``) and the JSON API (``simap.web.api``) call
-the same library functions (``simap.review.*``, ``simap.store.browse``, ``simap.store.accounts``,
-``simap.pipeline.Project``). Errors are rendered in one place, :func:`error_response`: JSON
-``{"ok": false, "error": ..., "errors": [...], "status": ...}`` for the API, an HTML page for
-pages, with the status from the error class (``http_status``).
+This module only assembles: the routers (``simap.web.pages``, ``simap.web.pages_admin``,
+``simap.web.advice``, ``simap.web.mapview``) and the JSON API (``simap.web.api``) share their
+helpers through ``simap.web.common`` and call the same library functions (``simap.review.*``,
+``simap.store.browse``, ``simap.store.accounts``, ``simap.pipeline.Project``). Errors are
+rendered in one place, :func:`simap.web.common.error_response`: JSON ``{"ok": false, "error":
+..., "errors": [...], "status": ...}`` for the API, an HTML page for pages, with the status from
+the error class (``http_status``).
 """
 
 from __future__ import annotations
@@ -15,89 +17,23 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from simap.codebook.schema import Codebook
 from simap.errors import InvalidInput, NotFound, SimapError
-from simap.store import browse, repo
+from simap.store import browse
 from simap.store.db import Store, open_store
-from simap.web.auth import Sessions, csrf_for, current_account
+from simap.web.auth import Sessions
+from simap.web.common import error_response
 from simap.web.jobs import ImportJobs
 from simap.web.settings import Settings
 
 SECRET_SETTING = "web_secret"
-
-
-def error_body(status: int, message: str, errors: list[Any] | None = None) -> dict[str, Any]:
-    """The one error shape of the API."""
-    return {"ok": False, "error": message, "errors": errors or [], "status": status}
-
-
-def wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/api") or "application/json" in request.headers.get("accept", "")
-
-
-def error_response(request: Request, status: int, message: str, errors: list[Any] | None = None) -> Response:
-    if wants_json(request):
-        return JSONResponse(error_body(status, message, errors), status_code=status)
-    if status == 401:
-        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-    return render(request, "error.html", {"status": status, "message": message}, status_code=status)
-
-
-def render(request: Request, template: str, context: dict[str, Any], *, status_code: int = 200) -> Response:
-    """A page: the template with the account, CSRF token, codebook and settings in its context."""
-    templates: Jinja2Templates = request.app.state.templates
-    try:
-        account = current_account(request)
-    except SimapError:
-        account = None
-    ctx = {
-        "request": request,
-        "me": account,
-        "csrf": csrf_for(request),
-        "settings": request.app.state.settings,
-        "path": request.url.path,
-    } | context
-    response = templates.TemplateResponse(request, template, ctx, status_code=status_code)
-    if getattr(request.state, "session_dirty", False):
-        request.app.state.sessions.write(response, request.state.session)
-    return response
-
-
-def codebook_of(request: Request) -> Codebook:
-    """The project's working codebook (parsed once per version)."""
-    from simap import codebook as cb
-    from simap.review.codebook_edit import SETTING
-
-    store: Store = request.app.state.store
-    cache: dict[str, Codebook] = request.app.state.codebooks
-    setting = browse.get_setting(store, SETTING)
-    version = str(setting["version"]) if setting and setting.get("version") else None
-    if version is None:
-        from sqlalchemy import select
-
-        from simap.store.schema import Run
-
-        with store.engine.connect() as conn:
-            version = conn.execute(
-                select(Run.codebook_version)
-                .where(Run.kind == "code", Run.status == "done")
-                .order_by(Run.id.desc())
-                .limit(1)
-            ).scalar_one_or_none()
-    if version is None:
-        return cache.setdefault("__default__", cb.load(cb.DEFAULT_CODEBOOK))
-    if version not in cache:
-        cache[version] = repo.load_codebook_version(store, version)
-    return cache[version]
 
 
 def _secret(settings: Settings, store: Store) -> str:
@@ -113,7 +49,7 @@ def _secret(settings: Settings, store: Store) -> str:
 
 def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
     """Build the workbench for ``settings.project`` (or an open ``store``)."""
-    from simap.web import advice, api, mapview, pages, pages_admin
+    from simap.web import advice, api, discovery, mapview, pages, pages_admin
 
     store = store or open_store(settings.project, migrate=settings.migrate)
     upload_dir = settings.upload_dir or Path(tempfile.mkdtemp(prefix="simap-uploads-"))
@@ -177,6 +113,7 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
     app.include_router(mapview.router)
     app.include_router(pages.router)
     app.include_router(pages_admin.router)
+    app.include_router(discovery.router)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, bool]:

@@ -1,4 +1,5 @@
-"""Background import jobs: an upload is imported in a worker thread; pages poll its state."""
+"""Background jobs: an upload is imported, or the project re-coded, in a worker thread; pages
+poll the job's state (``/api/jobs/{id}``)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,16 @@ from typing import Any
 from simap.errors import SimapError
 from simap.store.db import Store
 
+SKIPPED_KEPT = 500
+DISCOVERY_SETTING = "discovery"  # the last discovery of the project (shown on the Discover page)
+
+
+def hide_path(message: str, path: Path, filename: str) -> str:
+    """A message without the server's temporary paths (the upload is named by its file name)."""
+    for p in (str(path), str(path.parent), str(path.parent.parent)):
+        message = message.replace(p + "/", "").replace(p, filename)
+    return message
+
 
 @dataclass
 class Job:
@@ -27,6 +38,7 @@ class Job:
     finished: float | None = None
     result: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    kind: str = "import"  # import | code
 
     @property
     def progress(self) -> float:
@@ -44,6 +56,7 @@ class Job:
             "seconds": round(end - (self.started or end), 2),
             "result": self.result,
             "error": self.error,
+            "kind": self.kind,
         }
 
 
@@ -57,14 +70,23 @@ class ImportJobs:
         self.lock = threading.Lock()
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="simap-import")
 
-    def submit(self, path: Path, filename: str, user: str, *, skip_invalid: bool = False) -> Job:
+    def submit(
+        self,
+        path: Path,
+        filename: str,
+        user: str,
+        *,
+        skip_invalid: bool = False,
+        mapping: Any = None,
+        update: bool = False,
+    ) -> Job:
         job = Job(uuid.uuid4().hex[:12], filename, user)
         with self.lock:
             self.jobs[job.id] = job
-        self.pool.submit(self._run, job, path, skip_invalid)
+        self.pool.submit(self._run, job, path, skip_invalid, mapping, update)
         return job
 
-    def _run(self, job: Job, path: Path, skip_invalid: bool) -> None:
+    def _run(self, job: Job, path: Path, skip_invalid: bool, mapping: Any, update: bool) -> None:
         from simap.pipeline import Project
 
         job.state, job.started, job.stage = (
@@ -73,13 +95,16 @@ class ImportJobs:
             "reading, splitting into sentences, saving",
         )
         try:
-            stats = Project(self.store, actor=job.user).import_path(path, skip_invalid=skip_invalid)
+            stats = Project(self.store, actor=job.user).import_path(
+                path, skip_invalid=skip_invalid, mapping=mapping, update=update, source_name=job.filename
+            )
             job.result = {
                 "created": stats.created,
                 "updated": stats.updated,
                 "unchanged": stats.unchanged,
                 "segments": stats.segments,
-                "skipped": stats.skipped[:50],
+                "skipped_count": len(stats.skipped),
+                "skipped": [hide_path(str(s), path, job.filename) for s in stats.skipped[:SKIPPED_KEPT]],
             }
             if hasattr(stats, "convention"):  # a REFI-QDA project (.qdpx, .qde)
                 job.result |= {
@@ -89,24 +114,88 @@ class ImportJobs:
                     "codings": stats.codings,
                     "coders": stats.coders,
                     "convention": stats.convention,
-                    "warnings": stats.warnings[:50],
-                    "not_kept": stats.losses[:50],
+                    "warnings": [hide_path(str(w), path, job.filename) for w in stats.warnings[:50]],
+                    "not_kept": [hide_path(str(w), path, job.filename) for w in stats.losses[:50]],
                 }
             job.state, job.stage = "done", "imported"
         except SimapError as exc:
-            job.state, job.stage, job.error = "failed", "nothing was imported", str(exc)
+            job.state, job.stage = "failed", "nothing was imported"
+            job.error = hide_path(str(exc), path, job.filename)
         except Exception as exc:  # a bug or a broken file: report it, never kill the worker
-            job.state, job.stage, job.error = "failed", "nothing was imported", f"{type(exc).__name__}: {exc}"
+            job.state, job.stage = "failed", "nothing was imported"
+            job.error = hide_path(f"{type(exc).__name__}: {exc}", path, job.filename)
         finally:
             job.finished = time.time()
             shutil.rmtree(path.parent, ignore_errors=True)
 
+    def submit_code(self, user: str, codebook: Any, *, embedder: str, label: str = "") -> Job:
+        """Re-code the whole project with ``codebook`` (zero-shot, ``embedder``) in the worker."""
+        job = Job(uuid.uuid4().hex[:12], label or f"re-code with {codebook.name}@{codebook.version}", user)
+        job.kind, job.stage = "code", "waiting for the worker"
+        with self.lock:
+            self.jobs[job.id] = job
+        self.pool.submit(self._run_code, job, codebook, embedder)
+        return job
+
+    def _run_code(self, job: Job, codebook: Any, embedder: str) -> None:
+        from simap.pipeline import Project
+        from simap.review.codebook_versions import coded_version
+
+        job.state, job.started, job.stage = "running", time.time(), "coding every venture"
+        try:
+            before = coded_version(self.store)
+            result = Project(self.store, actor=job.user).code(codebook=codebook, embedder=embedder)
+            job.result = {
+                "run_id": result.run_id,
+                "ventures": result.ventures,
+                "present": result.present,
+                "codebook": result.codebook,
+                "codebook_version": result.codebook_version,
+                "previous_version": before,
+                "seconds": round(result.seconds, 2),
+            }
+            job.state, job.stage = "done", "coded"
+        except SimapError as exc:
+            job.state, job.stage, job.error = "failed", "nothing was coded", str(exc)
+        except Exception as exc:  # report it, never kill the worker
+            job.state, job.stage, job.error = "failed", "nothing was coded", f"{type(exc).__name__}: {exc}"
+        finally:
+            job.finished = time.time()
+
+    def submit_discover(self, user: str, *, embedder: str, params: dict[str, Any]) -> Job:
+        """Find emerging themes (``simap discover``) in the worker; the result is kept in the project."""
+        job = Job(uuid.uuid4().hex[:12], "discover emerging themes", user)
+        job.kind, job.stage = "discover", "waiting for the worker"
+        with self.lock:
+            self.jobs[job.id] = job
+        self.pool.submit(self._run_discover, job, embedder, params)
+        return job
+
+    def _run_discover(self, job: Job, embedder: str, params: dict[str, Any]) -> None:
+        from simap.discover.run import discover
+        from simap.pipeline import Project
+        from simap.store import browse
+
+        job.state, job.started, job.stage = "running", time.time(), "scoring sentences, clustering themes"
+        try:
+            found = discover(Project(self.store, actor=job.user), embedder=embedder, **params)
+            browse.put_setting(self.store, DISCOVERY_SETTING, found.to_dict())
+            job.result = {"themes": len(found.themes), "unexplained": found.n_unexplained}
+            job.state, job.stage = "done", "themes found"
+        except SimapError as exc:
+            job.state, job.stage, job.error = "failed", "no themes", str(exc)
+        except Exception as exc:  # report it, never kill the worker
+            job.state, job.stage, job.error = "failed", "no themes", f"{type(exc).__name__}: {exc}"
+        finally:
+            job.finished = time.time()
+
     def get(self, job_id: str) -> Job | None:
         return self.jobs.get(job_id)
 
-    def recent(self, n: int = 20) -> list[Job]:
+    def recent(self, n: int = 20, kind: str | None = None) -> list[Job]:
         with self.lock:
-            return sorted(self.jobs.values(), key=lambda j: j.created, reverse=True)[:n]
+            jobs = [j for j in self.jobs.values() if kind is None or j.kind == kind]
+        return sorted(jobs, key=lambda j: j.created, reverse=True)[:n]
 
     def new_upload_path(self, filename: str) -> Path:
         folder = self.upload_dir / uuid.uuid4().hex

@@ -6,14 +6,14 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from simap.errors import NotFound, PermissionDenied, SimapError
-from simap.review import actions, blind, reliability
+from simap.review import actions, blind, codebook_versions, reliability
 from simap.store import accounts, browse
 from simap.store.accounts import Account
-from simap.web.app import codebook_of, render
 from simap.web.auth import require, session_of
+from simap.web.common import codebook_of, queue_rows, redirect, render
 from simap.web.deps import hidden_of, spans_from, store_of, venture_filter
 
 router = APIRouter(include_in_schema=False)
@@ -22,17 +22,72 @@ Analyst = Annotated[Account, Depends(require("analyst"))]
 MARK_FROM = 0.3  # machine evidence is highlighted in the text from this score (and when in the map)
 
 
-def redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
-
-
 def _safe_next(url: str | None) -> str:
     return url if url and url.startswith("/") and not url.startswith("//") else "/"
 
 
-# -- log-in -----------------------------------------------------------------------------------------
+# -- first run and log-in ---------------------------------------------------------------------------
+def has_users(request: Request) -> bool:
+    """Whether the project has any user (a project without users shows the first-admin page)."""
+    return bool(accounts.list_users(store_of(request)))
+
+
+def _setup_ctx(request: Request, error: str | None = None) -> dict[str, Any]:
+    project = request.app.state.settings.project
+    return {"error": error, "command": f"simap users add NAME --role admin -p {project}"}
+
+
+@router.get("/setup")
+def setup_page(request: Request) -> Response:
+    if has_users(request):
+        return redirect("/login")
+    return render(request, "setup.html", _setup_ctx(request))
+
+
+@router.post("/setup")
+async def setup(
+    request: Request,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    password2: Annotated[str, Form()],
+    display_name: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """Create the first admin of a project without users, and log them in."""
+    sessions = request.app.state.sessions
+    if not sessions.csrf_ok(session_of(request).get("sid"), csrf_token):
+        return render(
+            request, "setup.html", _setup_ctx(request, "The form expired; try again."), status_code=403
+        )
+    if has_users(request):
+        raise PermissionDenied(
+            "this project has users already; the first admin is created only once.",
+            hint="log in, or ask an admin to add you on the Users page",
+        )
+    if password != password2:
+        return render(
+            request, "setup.html", _setup_ctx(request, "The two passwords differ."), status_code=400
+        )
+    try:
+        account = accounts.add_user(
+            store_of(request),
+            username.strip(),
+            password,
+            role="admin",
+            display_name=display_name,
+            actor="setup",
+        )
+    except SimapError as exc:
+        return render(request, "setup.html", _setup_ctx(request, str(exc)), status_code=400)
+    response = redirect("/")
+    sessions.write(response, sessions.new(account.id))
+    return response
+
+
 @router.get("/login")
 def login_page(request: Request, next: str = "/") -> Response:
+    if not has_users(request):
+        return redirect("/setup")
     return render(request, "login.html", {"next": _safe_next(next), "error": None})
 
 
@@ -104,6 +159,7 @@ def dashboard(request: Request, me: Viewer) -> Response:
             "events": browse.recent_events(store, limit=12),
             "sets": blind.list_sets(store),
             "mine": [a for a in blind.my_assignments(store, me.username) if not a["done"]][:10],
+            "stale": codebook_versions.staleness(store),
         },
     )
 
@@ -168,11 +224,47 @@ def venture_page(request: Request, me: Viewer, queue: int = 0) -> Response:
     shown = [c for c in view.codes if c.present or c.my_evidence or (c.score or 0.0) >= MARK_FROM]
     evidence = [(c.code_id, ev) for c in shown for ev in c.evidence]
     blind_here = venture_id in blind.blind_ventures(store, hidden_of(request, me))
+    can_undo = me.can("analyst") and actions.last_decision(store, me.username, venture_id) is not None
     return render(
         request,
         "venture.html",
-        {"view": view, "book": book, "evidence": evidence, "queue": queue, "blind_here": blind_here},
+        {
+            "view": view,
+            "book": book,
+            "evidence": evidence,
+            "quotes": distinct_quotes(view.codes),
+            "queue": queue,
+            "blind_here": blind_here,
+            "can_undo": can_undo,
+        },
     )
+
+
+def distinct_quotes(codes: list[actions.CodeView], per_code: int = 3) -> dict[str, dict[str, Any]]:
+    """Per code card: the evidence sentences not shown on an earlier card, and the earlier cards
+    whose sentence it shares (so each distinct sentence is shown once)."""
+    first: dict[tuple[str, str], str] = {}
+    out: dict[str, dict[str, Any]] = {}
+    for c in codes:
+        new, same = [], []
+        for ev in c.evidence[:per_code]:
+            key = (str(ev.get("field", "")), " ".join(str(ev.get("text", "")).split()))
+            if key in first:
+                if first[key] not in same:
+                    same.append(first[key])
+                continue
+            first[key] = c.code_id
+            new.append(ev)
+        out[c.code_id] = {"new": new, "same_as": same}
+    return out
+
+
+@router.post("/ventures/{venture_id}/undo")
+async def undo(request: Request, me: Analyst, queue: Annotated[int, Form()] = 0) -> Response:
+    venture_id = request.path_params["venture_id"]
+    done = actions.undo_last(store_of(request), me.username, venture_id)
+    suffix = "?queue=1" if queue else ""
+    return redirect(f"/ventures/{quote(venture_id, safe='')}{suffix}#c-{quote(done['code_id'])}")
 
 
 @router.post("/ventures/{venture_id}/decide")
@@ -213,40 +305,27 @@ async def decide(
 
 
 # -- review queue -----------------------------------------------------------------------------------
-def queue_rows(request: Request, me: Account, n: int = 30) -> list[dict[str, Any]]:
-    from simap.review.queue import review_queue
-
-    store, book = store_of(request), codebook_of(request)
-    mine = [a for a in blind.my_assignments(store, me.username) if not a["done"]]
-    rows = [
-        {
-            "venture_id": a["venture_id"],
-            "name": a["name"],
-            "code_id": "",
-            "reason": f"assigned to you in {a['set']}",
-        }
-        for a in mine
-    ]
-    hidden = blind.blind_ventures(store, hidden_of(request, me))
-    frame = review_queue(store, book, n=n + len(hidden), reviewer=me.username)
-    frame = frame[~frame["venture_id"].isin(hidden)].head(max(0, n - len(rows)))
-    names = browse.venture_names(store, frame["venture_id"].tolist())
-    for r in frame.to_dict("records"):
-        vid = r["venture_id"]
-        rows.append(
-            {"venture_id": vid, "name": names.get(vid, vid), "code_id": r["code_id"], "reason": r["reason"]}
-        )
-    return rows[:n]
-
-
 @router.get("/queue")
 def queue_page(request: Request, me: Viewer) -> Response:
     return render(request, "queue.html", {"rows": queue_rows(request, me)})
 
 
+SKIPS_KEPT = 500  # per user, in memory: ventures skipped with `n` are not offered again for a while
+
+
 @router.get("/queue/next")
-def queue_next(request: Request, me: Viewer) -> Response:
-    rows = queue_rows(request, me, n=1)
+def queue_next(request: Request, me: Viewer, skip: str = "") -> Response:
+    """The next venture to review; ``skip``: the venture being left undecided (`n`)."""
+    skips: list[str] = request.app.state.__dict__.setdefault("skips", {}).setdefault(me.username, [])
+    if skip:
+        if skip in skips:
+            skips.remove(skip)
+        skips.append(skip)
+        del skips[:-SKIPS_KEPT]
+    rows = queue_rows(request, me, n=1, skip=set(skips))
+    if not rows and skips:  # everything was skipped once: start over
+        skips.clear()
+        rows = [r for r in queue_rows(request, me, n=2) if r["venture_id"] != skip][:1]
     if not rows:
         return redirect("/queue")
     code = f"#c-{quote(rows[0]['code_id'])}" if rows[0]["code_id"] else ""

@@ -9,40 +9,29 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
-from fastapi.responses import FileResponse, RedirectResponse, Response
-from starlette.background import BackgroundTask
+from fastapi.responses import Response
 
 from simap.errors import InvalidInput, NotFound, SimapError
 from simap.review import blind, codebook_edit, reliability
 from simap.review.agreement import load_gold
 from simap.store import accounts, browse
 from simap.store.accounts import Account
-from simap.web.app import codebook_of, render
 from simap.web.auth import require
+from simap.web.common import (
+    codebook_of,
+    export_file,
+    mapping_from_form,
+    redirect,
+    render,
+    save_upload,
+    start_recode,
+)
 from simap.web.deps import hidden_of, store_of
 
 router = APIRouter(include_in_schema=False)
 Viewer = Annotated[Account, Depends(require("viewer"))]
 Analyst = Annotated[Account, Depends(require("analyst"))]
 Admin = Annotated[Account, Depends(require("admin"))]
-UPLOAD_TYPES = (
-    ".csv",
-    ".tsv",
-    ".jsonl",
-    ".ndjson",
-    ".json",
-    ".xlsx",
-    ".pdf",
-    ".docx",
-    ".txt",
-    ".md",
-    ".qdpx",
-    ".qde",
-)
-
-
-def redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
 
 
 def _lines(text: str | None) -> list[str] | None:
@@ -95,7 +84,17 @@ def _codebook_ctx(request: Request) -> dict[str, Any]:
         for e in browse.recent_events(store, limit=200)
         if e["action"] in ("codebook_edited", "codebook_saved")
     ][:15]
-    return {"book": codebook_of(request), "history": history, "preview": None, "ops": None, "new": None}
+    from simap.review import codebook_versions
+
+    return {
+        "book": codebook_of(request),
+        "history": history,
+        "preview": None,
+        "ops": None,
+        "new": None,
+        "versions": codebook_versions.list_versions(store),
+        "stale": codebook_versions.staleness(store),
+    }
 
 
 @router.get("/codebook")
@@ -121,28 +120,48 @@ async def codebook_save(request: Request, me: Analyst, ops: Annotated[str, Form(
     return redirect("/codebook")
 
 
+@router.post("/codebook/recode")
+async def codebook_recode(request: Request, me: Analyst, version: Annotated[str, Form()] = "") -> Response:
+    job = start_recode(request, me, version.strip() or None)
+    return redirect(f"/jobs/{job.id}")
+
+
+@router.get("/codebook/diff")
+def codebook_diff_page(request: Request, me: Viewer, a: str = "", b: str = "") -> Response:
+    from simap.review import codebook_versions
+
+    store = store_of(request)
+    versions = codebook_versions.list_versions(store)
+    coded = [v for v in versions if v.runs]
+    a = a or (coded[1].ref if len(coded) > 1 else "")
+    b = b or (coded[0].ref if coded else "")
+    result = problem = None
+    if a and b:
+        try:
+            result = codebook_versions.diff(store, a, b)
+        except SimapError as exc:
+            problem = str(exc)
+    else:
+        problem = "Two coded versions are needed for a re-code diff; re-code after editing the codebook."
+    return render(
+        request,
+        "codebook_diff.html",
+        {"versions": coded, "a": a, "b": b, "diff": result, "problem": problem},
+    )
+
+
+@router.get("/jobs/{job_id}")
+def job_page(request: Request, job_id: str, me: Viewer) -> Response:
+    job = request.app.state.jobs.get(job_id)
+    if job is None:
+        raise NotFound(f"job {job_id!r} does not exist (jobs are kept until the server restarts).")
+    return render(request, "job.html", {"job": job})
+
+
 # -- import -----------------------------------------------------------------------------------------
 @router.get("/import")
 def import_page(request: Request, me: Viewer) -> Response:
-    return render(request, "import.html", {"jobs": request.app.state.jobs.recent(), "job": None})
-
-
-async def save_upload(request: Request, upload: UploadFile) -> Path:
-    name = Path(upload.filename or "").name
-    if Path(name).suffix.lower() not in UPLOAD_TYPES:
-        raise InvalidInput(
-            f"the file must be one of {', '.join(UPLOAD_TYPES)}; got {name or '(no name)'!r}.", field="file"
-        )
-    limit = request.app.state.settings.max_upload_mb * 1024 * 1024
-    path: Path = request.app.state.jobs.new_upload_path(name)
-    size = 0
-    with path.open("wb") as fh:
-        while chunk := await upload.read(1 << 20):
-            size += len(chunk)
-            if size > limit:
-                raise InvalidInput(f"the file is larger than {limit // (1 << 20)} MB.", field="file")
-            fh.write(chunk)
-    return path
+    return render(request, "import.html", {"jobs": request.app.state.jobs.recent(kind="import"), "job": None})
 
 
 @router.post("/import")
@@ -151,9 +170,14 @@ async def import_upload(
     me: Analyst,
     file: Annotated[UploadFile, File()],
     skip_invalid: Annotated[bool, Form()] = False,
+    map: Annotated[str, Form()] = "",
+    update: Annotated[bool, Form()] = False,
 ) -> Response:
+    mapping = mapping_from_form(map)
     path = await save_upload(request, file)
-    job = request.app.state.jobs.submit(path, path.name, me.username, skip_invalid=skip_invalid)
+    job = request.app.state.jobs.submit(
+        path, path.name, me.username, skip_invalid=skip_invalid, mapping=mapping, update=update
+    )
     return redirect(f"/import/{job.id}")
 
 
@@ -162,49 +186,13 @@ def import_job(request: Request, job_id: str, me: Viewer) -> Response:
     job = request.app.state.jobs.get(job_id)
     if job is None:
         raise NotFound(f"import job {job_id!r} does not exist (jobs are kept until the server restarts).")
-    return render(request, "import.html", {"jobs": request.app.state.jobs.recent(), "job": job})
+    return render(request, "import.html", {"jobs": request.app.state.jobs.recent(kind="import"), "job": job})
 
 
 # -- export -----------------------------------------------------------------------------------------
 @router.get("/export")
 def export_page(request: Request, me: Viewer) -> Response:
     return render(request, "export.html", {"book": codebook_of(request)})
-
-
-def export_file(request: Request, kind: str, fmt: str, accepted_only: bool) -> FileResponse:
-    """Write the codes or the report into a temporary file and send it (shared with the API)."""
-    from simap.pipeline import Project
-
-    project = Project(store_of(request))
-    book = codebook_of(request)
-    folder = Path(tempfile.mkdtemp(prefix="simap-export-"))
-    min_score = request.app.state.settings.min_score
-    if kind == "project":  # REFI-QDA, for NVivo, ATLAS.ti, MAXQDA, QualCoder
-        path = folder / "simap-project.qdpx"
-        project.export_project(path, codebook=book, min_score=min_score)
-        media = "application/zip"
-    elif kind == "codebook":
-        path = project.export_codebook(folder / f"{book.name}.qdc", fmt="qdc", codebook=book)
-        media = "application/xml"
-    elif kind == "report":
-        path = project.write_report(
-            folder / "social-innovation-map.html",
-            codebook=book,
-            min_score=min_score,
-            include_suggestions=not accepted_only,
-        )
-        media = "text/html"
-    else:
-        path = folder / f"codes.{fmt}"
-        project.export_codes(
-            path, fmt=fmt, codebook=book, min_score=min_score, include_suggestions=not accepted_only
-        )
-        media = "text/csv" if fmt == "csv" else "application/x-ndjson"
-    import shutil
-
-    return FileResponse(
-        path, media_type=media, filename=path.name, background=BackgroundTask(shutil.rmtree, folder, True)
-    )
 
 
 @router.get("/export/codes")

@@ -22,6 +22,9 @@ class Settings:
     min_score: float = field(default=0.5, metadata={"help": "machine suggestions count from this score"})
     upload_dir: Path | None = field(default=None, metadata={"help": "where uploads wait to be imported"})
     max_upload_mb: int = field(default=50, metadata={"help": "largest upload accepted"})
+    embedder: str = field(
+        default="", metadata={"help": "embedder of the Re-code button; empty: the last coding run's"}
+    )
     migrate: bool = field(default=True, metadata={"help": "bring the database schema up to date on start"})
 
     @classmethod

@@ -16,17 +16,38 @@
       const has = (m.dataset.codes || "").split(" ").includes(code);
       m.classList.toggle("focus", has);
       m.classList.toggle("dim", !has);
+      m.classList.toggle("phrase-focus", has && (m.dataset.phrase || "").split(" ").includes(code));
     });
-    cards[current].scrollIntoView({ block: "nearest" });
+    scrollWithin(cards[current], ".codes");
     const first = $$("mark.ev.focus")[0];
-    if (first) first.scrollIntoView({ block: "nearest" });
+    if (first) scrollWithin(first, ".texts");
     history.replaceState(null, "", "#c-" + code);
+  }
+
+  function flash(text) {
+    const box = $("#flash");
+    if (!box) return;
+    box.textContent = text; box.hidden = false;
+    clearTimeout(flash.timer); flash.timer = setTimeout(() => { box.hidden = true; }, 4000);
+  }
+
+  // Scroll only the pane holding ``el`` (never the window, so the title stays where it is).
+  function scrollWithin(el, paneSel) {
+    const pane = el.closest(paneSel);
+    if (!pane) { el.scrollIntoView({ block: "nearest" }); return; }
+    const p = pane.getBoundingClientRect(), r = el.getBoundingClientRect();
+    if (r.top < p.top) pane.scrollTop -= p.top - r.top + 8;
+    else if (r.bottom > p.bottom) pane.scrollTop += r.bottom - p.bottom + 8;
   }
 
   function submitCard(action) {
     if (current < 0) return;
     const form = $("form.decide", cards[current]);
     if (!form) return;
+    if (action === "span" && cards[current].classList.contains("mine-rejected")) {
+      flash("You rejected " + cards[current].dataset.code + ": accept it first (a), then attach the selection (e).");
+      return;
+    }
     const button = form.querySelector('button[value="' + action + '"]');
     if (button && !button.disabled) button.click();
   }
@@ -56,7 +77,7 @@
     const s = readSelection();
     if (!s && selection && document.activeElement && document.activeElement.tagName === "INPUT") return;
     selection = s;
-    $$(".span-btn").forEach((b) => (b.disabled = !s));
+    $$(".span-btn").forEach((b) => (b.disabled = !s || b.hasAttribute("data-rejected")));
     const add = $("#add-code");
     if (add && s) fillSpan(add, s);
     const preview = $("#selection-preview");
@@ -103,25 +124,62 @@
       case "a": submitCard("accept"); break;
       case "r": submitCard("reject"); break;
       case "e": submitCard("span"); break;
-      case "n": { const next = $("#next-venture") || (cards.length ? null : null); if (next) next.click(); break; }
+      case "u": { const undo = $("#undo-form"); if (undo) undo.submit(); break; }
+      case "n": { const next = $("#next-venture"); if (next) next.click(); break; }
       case "/": { const s = $("#search"); if (s) { ev.preventDefault(); s.focus(); } else { window.location = "/ventures"; } break; }
       case "?": $("#help").hidden = !$("#help").hidden; break;
       default: return;
     }
   });
 
-  // Keep the focused code after a decision (the page comes back with #c-<code>).
+  $$("[data-goto]").forEach((a) => a.addEventListener("click", (ev) => {
+    ev.preventDefault();
+    const i = cards.findIndex((c) => c.dataset.code === a.dataset.goto);
+    if (i >= 0) focusCard(i);
+  }));
+
+  // Keep the focused code after a decision (the page comes back with #c-<code>), without the
+  // browser's jump to the anchor: the title and the text stay in view, only the codes scroll.
   if (cards.length) {
     const hash = decodeURIComponent(window.location.hash || "");
     const i = cards.findIndex((c) => "#c-" + c.dataset.code === hash);
+    const head = $(".venture-head");
+    if (head) document.documentElement.style.setProperty("--head-h", head.offsetHeight + "px");
+    const top = $("header.top");
+    if (top) document.documentElement.style.setProperty("--top-h", top.offsetHeight + "px");
+    window.scrollTo(0, 0);
     focusCard(i >= 0 ? i : 0);
+    window.scrollTo(0, 0);
+    window.addEventListener("load", () => window.scrollTo(0, 0)); // after the browser's anchor jump
+  }
+
+  // Map: poll the build until it is ready, then open it.
+  const building = $("#map-building");
+  if (building && building.dataset.state === "building") {
+    const pollMap = function () {
+      fetch("/map/status?" + building.dataset.query, { headers: { Accept: "application/json" } })
+        .then((r) => r.json())
+        .then((m) => {
+          $(".map-stage", building).textContent = m.stage;
+          $(".map-seconds", building).textContent = m.seconds;
+          if (m.state === "ready") { window.location.reload(); return; }
+          if (m.state === "failed") {
+            const e = $(".map-error", building); e.hidden = false; e.textContent = m.error;
+            $(".bar", building).classList.remove("busy");
+            return;
+          }
+          setTimeout(pollMap, 400);
+        })
+        .catch(() => setTimeout(pollMap, 1500));
+    };
+    setTimeout(pollMap, 200);
   }
 
   // Import progress: poll the job until it ends.
   const job = $("#job");
   if (job && (job.dataset.state === "queued" || job.dataset.state === "running")) {
     const poll = function () {
-      fetch("/api/imports/" + job.dataset.job, { headers: { Accept: "application/json" } })
+      fetch("/api/jobs/" + job.dataset.job, { headers: { Accept: "application/json" } })
         .then((r) => r.json())
         .then((j) => {
           $(".job-state", job).textContent = j.state;
@@ -132,11 +190,8 @@
           if (j.state === "done" || j.state === "failed") {
             bar.classList.remove("busy");
             if (j.state === "done") {
-              const r = j.result;
-              $(".job-result", job).textContent = r.created + " new, " + r.updated + " updated, " + r.unchanged +
-                " unchanged; " + r.segments + " new sentences." + (r.convention ? " REFI-QDA: " + r.codings +
-                " codings by " + r.coders.join(", ") + "; positions: " + r.convention + "; " +
-                r.warnings.length + " warnings." : "");
+              window.location.reload(); // the page shows the result and what to do next
+              return;
             } else {
               const e = $(".job-error", job); e.hidden = false; e.textContent = j.error;
             }
