@@ -129,8 +129,8 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
         description="Review, reliability and export of a simap project. Authenticate with "
         "`Authorization: Bearer <token>` (create tokens on the Tokens page).",
         version="1",
-        openapi_url="/api/openapi.json",
-        docs_url=None,  # Swagger UI loads JavaScript from a CDN; the description is enough
+        openapi_url=None,  # served behind the log-in by simap.web.apidocs, with /docs
+        docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -177,6 +177,10 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
     app.include_router(mapview.router)
     app.include_router(pages.router)
     app.include_router(pages_admin.router)
+    from simap.web import apidocs, security
+
+    apidocs.install(app)
+    security.install(app)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, bool]:
