@@ -8,6 +8,7 @@ from importlib import resources
 import pytest
 from fastapi.testclient import TestClient
 from tests.web.conftest import PASSWORD, Client
+from tests.web.test_web_browser import browser, server  # noqa: F401  (fixtures)
 
 from simap.web import security
 from simap.web.security import LoginThrottle, content_security_policy, inline_script_hashes
@@ -166,3 +167,24 @@ def test_openapi_and_docs_need_a_login(login) -> None:
 @pytest.mark.parametrize("url", ["/docs/assets/../../app.py", "/docs/assets/%2e%2e%2fapp.py"])
 def test_docs_assets_cannot_escape(login, url: str) -> None:
     assert login("vic").get(url).status_code == 404
+
+
+# -- in a real browser --------------------------------------------------------------------------------
+@pytest.mark.browser
+@pytest.mark.slow
+def test_pages_work_under_the_policy_in_chromium(server, browser) -> None:  # noqa: F811
+    """No CSP violation on the main pages, the map report's scripts run, Swagger UI renders."""
+    from tests.web.test_web_browser import log_in
+
+    page = log_in(browser, server, "ada")
+    messages: list[str] = []
+    page.on("console", lambda m: messages.append(m.text))
+    for url in ("/", "/ventures", "/ventures/v1", "/users", "/codebook", "/map"):
+        page.goto(server + url)
+        page.wait_for_load_state("load")
+    page.goto(server + "/docs")
+    page.wait_for_selector(".swagger-ui .info .title", timeout=15000)
+    assert "simap workbench API" in page.inner_text(".swagger-ui .info .title")
+    page.wait_for_selector(".opblock-summary-path", timeout=15000)
+    violations = [m for m in messages if "Content Security Policy" in m or "Refused to" in m]
+    assert not violations, violations
