@@ -72,3 +72,18 @@ def test_long_but_legal_cells_are_read(tmp_path: Path) -> None:
         json.dumps({"id": "a", "description": text}) + "\n", encoding="utf-8"
     )
     assert len(read(tmp_path / "long.jsonl").documents["text"].iloc[0]) > MB - 100
+
+
+def test_a_large_json_array_reads_in_linear_time(tmp_path: Path) -> None:
+    """Line numbers were recounted from the start for every item: 100k items took minutes."""
+    import json
+
+    items = [{"id": f"v{i}", "name": f"V {i}", "description": "Collects survey data."} for i in range(30_000)]
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps(items, indent=1), encoding="utf-8")
+    from simap.ingest.readers import read_jsonl
+
+    start = time.perf_counter()
+    records = list(read_jsonl(path))
+    assert len(records) == 30_000 and records[-1].line == 30_000 * 5 + 1 - 4
+    assert time.perf_counter() - start < 3.0

@@ -201,6 +201,14 @@ def _iter_json_array(path: Path, text: str, start: int) -> Iterator[RawRecord]:
     idx = start + 1  # after "["
     n = len(text)
     first = True
+    counted, lines_before = 0, 0  # newlines in text[:counted], kept up to date (not recounted)
+
+    def line_at(pos: int) -> int:
+        nonlocal counted, lines_before
+        lines_before += text.count("\n", counted, pos)
+        counted = pos
+        return lines_before + 1
+
     while True:
         while idx < n and text[idx].isspace():
             idx += 1
@@ -212,14 +220,14 @@ def _iter_json_array(path: Path, text: str, start: int) -> Iterator[RawRecord]:
                 raise InvalidInput(
                     f"the JSON array must continue with ',' or end with ']'; got {got}.",
                     source=src,
-                    line=text.count("\n", 0, idx) + 1,
+                    line=line_at(idx),
                     hint="fix the JSON syntax at that line (or write one object per line as JSONL)",
                 )
             idx += 1
             while idx < n and text[idx].isspace():
                 idx += 1
         first = False
-        line = text.count("\n", 0, idx) + 1
+        line = line_at(idx)
         try:
             obj, idx = decoder.raw_decode(text, idx)
         except json.JSONDecodeError as exc:
