@@ -55,9 +55,15 @@ def test_hsts_and_secure_cookie_behind_https(web_store) -> None:
     assert "secure" in cookie and "httponly" in cookie and "samesite=lax" in cookie
 
 
-def test_hsts_when_the_proxy_says_https(app) -> None:
+def test_hsts_and_secure_cookie_when_the_request_is_https(app) -> None:
+    """Behind a TLS proxy (uvicorn --proxy-headers) without --https: still HSTS and Secure."""
     http = TestClient(app, base_url="https://simap.example", follow_redirects=False)
-    assert http.get("/login").headers["strict-transport-security"].startswith("max-age=")
+    r = http.get("/login")
+    assert r.headers["strict-transport-security"].startswith("max-age=")
+    assert "; secure" in r.headers["set-cookie"].lower()
+    csrf = re.search(r'name="csrf_token" value="([0-9a-f]+)"', r.text).group(1)
+    r = http.post("/login", data={"username": "ana", "password": PASSWORD, "csrf_token": csrf})
+    assert r.status_code == 303 and r.headers["set-cookie"].lower().count("secure") == 1
 
 
 def test_inline_scripts_are_allowed_by_hash_only() -> None:

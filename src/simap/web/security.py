@@ -6,10 +6,10 @@
   ``X-Content-Type-Options: nosniff``, ``Referrer-Policy: same-origin``, a Permissions-Policy,
   ``Cross-Origin-Opener-Policy``, ``Cache-Control: no-store`` on everything but ``/static``, and
   ``Strict-Transport-Security`` when served over https (``Settings.https`` or an https request,
-  e.g. uvicorn ``--proxy-headers`` behind a TLS proxy). Inline ``<script>`` blocks of HTML pages
-  (the map report, the API docs) are allowed by their hash, computed from the response body, so
-  an injected script never runs. Styles allow ``'unsafe-inline'`` (bar widths, the report's
-  ``<style>``): CSS cannot run script.
+  e.g. uvicorn ``--proxy-headers`` behind a TLS proxy), and then every cookie is Secure. Inline
+  ``<script>`` blocks of HTML pages (the map report, the API docs) are allowed by their hash,
+  computed from the response body, so an injected script never runs. Styles allow
+  ``'unsafe-inline'`` (bar widths, the report's ``<style>``): CSS cannot run script.
 * :class:`LoginThrottle` counts failed log-ins per user name and per client address. After
   ``max_user_failures`` wrong passwords in a row for one user name, that name is locked for
   ``lockout_seconds`` (even the right password gets HTTP 429 with ``Retry-After``); after
@@ -79,6 +79,14 @@ def content_security_policy(script_hashes: list[str] | tuple[str, ...] = ()) -> 
     )
 
 
+def _secure_cookies(headers: MutableHeaders) -> None:
+    """Over https every cookie gets the Secure flag (also when ``Settings.https`` was not set)."""
+    raw = headers.raw
+    for i, (name, value) in enumerate(raw):
+        if name.lower() == b"set-cookie" and b"secure" not in value.lower():
+            raw[i] = (name, value + b"; Secure")
+
+
 class SecurityHeaders:
     """ASGI middleware adding the security headers to every HTTP response (see the module doc)."""
 
@@ -97,6 +105,7 @@ class SecurityHeaders:
             headers.setdefault("Cache-Control", "no-store")
         if https:
             headers.setdefault("Strict-Transport-Security", HSTS)
+            _secure_cookies(headers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
