@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
-from fastapi import Path as FastPath
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.background import BackgroundTask
 
@@ -350,8 +349,6 @@ async def tokens_create(request: Request, me: Viewer, name: Annotated[str, Form(
 
 
 @router.post("/tokens/{token_id}/revoke")
-async def tokens_revoke(
-    request: Request, token_id: Annotated[int, FastPath(ge=1, le=2**63 - 1)], me: Viewer
-) -> Response:
+async def tokens_revoke(request: Request, token_id: int, me: Viewer) -> Response:
     accounts.revoke_token(store_of(request), token_id, actor=me)
     return redirect("/tokens")
