@@ -177,15 +177,15 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
     app.include_router(mapview.router)
     app.include_router(pages.router)
     app.include_router(pages_admin.router)
-    from simap.web import apidocs, security
-
-    apidocs.install(app)
-    security.install(app)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, bool]:
         return {"ok": True}
 
+    from simap.web import apidocs, security
+
+    apidocs.install(app)  # /api/openapi.json and /docs, behind the log-in
+    security.install(app)  # security headers on every response, log-in throttling
     return app
 
 
