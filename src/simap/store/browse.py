@@ -35,6 +35,7 @@ from simap.store.schema import (
 )
 
 STATUSES = ("suggested", "accepted", "rejected")
+MAX_PAGE = 1_000_000  # beyond it an offset would overflow the database integer
 MAX_PER_PAGE = 200
 
 
@@ -72,8 +73,8 @@ class VentureFilter:
             value = getattr(self, name)
             if value is not None and not 0.0 <= value <= 1.0:
                 raise InvalidInput(expected(name, "a number between 0 and 1", value), field=name)
-        if self.page < 1:
-            raise InvalidInput(expected("page", "1 or more", self.page), field="page")
+        if not 1 <= self.page <= MAX_PAGE:
+            raise InvalidInput(expected("page", f"between 1 and {MAX_PAGE}", self.page), field="page")
         if not 1 <= self.per_page <= MAX_PER_PAGE:
             raise InvalidInput(expected("per_page", f"between 1 and {MAX_PER_PAGE}", self.per_page))
         return self

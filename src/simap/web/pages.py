@@ -104,10 +104,21 @@ async def login(
         return render(
             request, "login.html", {"next": next, "error": "The form expired; try again."}, status_code=403
         )
+    from simap.web import security
+
+    wait = security.login_wait(request, username)
+    if wait:
+        refused = render(
+            request, "login.html", {"next": next, "error": security.wait_message(wait)}, status_code=429
+        )
+        refused.headers["Retry-After"] = str(wait)
+        return refused
     try:
         account = accounts.authenticate(store_of(request), username.strip(), password)
     except PermissionDenied as exc:
+        security.login_failed(request, username)
         return render(request, "login.html", {"next": next, "error": exc.message}, status_code=403)
+    security.login_succeeded(request, username)
     response = redirect(_safe_next(next))
     sessions.write(response, sessions.new(account.id))  # a fresh session id on log-in
     return response
