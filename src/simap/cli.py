@@ -227,9 +227,25 @@ def evaluate_cmd(
     level: LevelOpt = "auto",
     context_field: ContextFieldOpt = None,
     at_least_one: AtLeastOneOpt = False,
+    coder: Annotated[
+        str | None,
+        typer.Option(
+            "--coder",
+            help="With --gold: whom to compare, 'machine' (default: the newest coding run's "
+            "suggestions), a human coder's name or gold:<set>.",
+        ),
+    ] = None,
+    between: Annotated[
+        tuple[str, str] | None,
+        typer.Option("--between", help="Agreement between two coders A B (names as for --coder)."),
+    ] = None,
+    allow_same: Annotated[
+        bool, typer.Option("--allow-same", help="Compare a coder imported from the gold file anyway.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """Compare stored codes with gold labels, or cross-validate the learning coder (--cv K)."""
+    """Compare the machine (or --coder NAME) with gold labels, two coders (--between A B), or
+    cross-validate the learning coder (--cv K)."""
     if cv is not None:
         from simap.coding.training import learning_curve_svg
 
@@ -254,12 +270,24 @@ def evaluate_cmd(
             chart.write_text(learning_curve_svg(curve), encoding="utf-8")
             console.print(f"[green]Chart written:[/green] {chart}")
         return
-    if gold is None:
+    if between is not None:
+        with _project(project) as proj:
+            report = proj.agreement_between(between[0], between[1], codebook=codebook, min_score=min_score)
+    elif gold is None:
         raise typer.BadParameter(
-            "give --gold FILE, or --cv K to cross-validate on the human labels", param_hint="--gold"
+            "give --gold FILE, --between A B, or --cv K to cross-validate on the human labels",
+            param_hint="--gold",
         )
-    with _project(project) as proj:
-        report = proj.evaluate(gold, min_score=min_score, include_suggestions=not accepted_only)
+    else:
+        with _project(project) as proj:
+            report = proj.evaluate(
+                gold,
+                coder=coder,
+                codebook=codebook,
+                min_score=min_score,
+                include_suggestions=not accepted_only,
+                allow_same=allow_same,
+            )
     if as_json:
         console.print_json(json.dumps(report.to_dict()))
         return
@@ -267,7 +295,9 @@ def evaluate_cmd(
 
 
 def print_agreement(report: Any) -> None:
-    table = Table(title=f"Agreement with gold ({report.n_items} ventures)")
+    for warning in report.warnings:
+        err_console.print(f"[yellow]warning:[/yellow] {warning}")
+    table = Table(title=f"{report.title} ({report.n_items} ventures)")
     for col in ("code", "support", "predicted", "precision", "recall", "F1", "kappa"):
         table.add_column(col, justify="right" if col != "code" else "left")
     for r in report.per_code.to_dict("records"):
@@ -289,7 +319,7 @@ def print_agreement(report: Any) -> None:
     )
     if report.missing:
         err_console.print(
-            f"[yellow]{len(report.missing)} gold ids are not in the project[/yellow] "
+            f"[yellow]{len(report.missing)} reference ids were not coded by the compared coder[/yellow] "
             f"(e.g. {', '.join(report.missing[:5])})"
         )
 
