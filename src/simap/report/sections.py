@@ -17,7 +17,7 @@ import pandas as pd
 from simap.codebook.schema import Codebook
 from simap.maps import breakdown as bd
 from simap.maps.analytics import LandscapeMap
-from simap.maps.geo import unknown_countries
+from simap.maps.geo import country_coverage, unknown_countries
 from simap.maps.network import (
     bipartite_network,
     communities_table,
@@ -185,10 +185,18 @@ def key_findings(data: ReportData) -> list[str]:
     known = data.countries
     if len(known):
         top = known.head(3)
+        cov = country_coverage(lm.countries)
+        missing = (
+            f" {cov['without_country']} of the {cov['ventures']} ventures ({cov['share_without']:.0%}) "
+            "name no country."
+            if cov["without_country"]
+            else ""
+        )
         out.append(
             f"Ventures name {len(known)} countries; most often "
             + ", ".join(f"{r.country} ({int(r.ventures)})" for r in top.itertuples())
             + "."
+            + missing
         )
     if data.discovery is not None and getattr(data.discovery, "themes", None):
         themes = data.discovery.themes

@@ -18,7 +18,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import and_, column, exists, func, literal_column, not_, or_, select, table, true, union
+from sqlalchemy import (
+    and_,
+    column,
+    exists,
+    false,
+    func,
+    literal_column,
+    not_,
+    or_,
+    select,
+    table,
+    true,
+    union,
+)
 
 from simap.batches import ASSIGNMENT_COLUMNS
 from simap.errors import InvalidInput, NotFound, expected
@@ -64,6 +77,7 @@ class VentureFilter:
     max_score: float | None = None
     page: int = 1
     per_page: int = 50
+    country_ids: Sequence[str] | None = None  # the ventures naming ``country``, set by list_ventures
 
     def check(self) -> VentureFilter:
         if self.status and self.status not in STATUSES:
@@ -168,7 +182,7 @@ def _filtered(q: Any, flt: VentureFilter, hidden: Hidden | None, dialect: str = 
     for i, term in enumerate(terms):
         q = q.where(_search_term(dialect, term, prefix=i == len(terms) - 1))
     if flt.country:
-        q = q.where(Venture.country == flt.country)
+        q = q.where(Venture.id.in_(flt.country_ids) if flt.country_ids is not None else false())
     if flt.sector:
         q = q.where(Venture.sector == flt.sector)
     if flt.filters_assignments:
@@ -201,6 +215,8 @@ def list_ventures(store: Store, flt: VentureFilter, *, hidden: Hidden | None = N
     indexes and sorts them, so ``count(*) OVER ()`` gives the total from that same pass.
     """
     flt.check()
+    if flt.country and flt.country_ids is None:
+        flt.country_ids = country_ventures(store, flt.country)
     dialect = store.engine.dialect.name
     filtered = bool(flt.q or flt.country or flt.sector or flt.filters_assignments)
     cols: list[Any] = [Venture.id, Venture.name, Venture.country, Venture.sector, Venture.year]
@@ -301,12 +317,45 @@ def venture_names(store: Store, ids: Sequence[str]) -> dict[str, str]:
     return {str(i): str(n) for i, n in rows}
 
 
-def facets(store: Store) -> dict[str, list[str]]:
-    """Distinct countries, sectors and coders, for the filter menus."""
+def country_members(store: Store) -> dict[str, set[str]]:
+    """Country (as the map names it) -> ids of the ventures that name it. Counted like the map
+    (:func:`simap.maps.geo.country_table`): a venture naming several countries
+    (``metadata["countries"]``) is in each, names are normalised ("KEN", "Republic of Kenya" and
+    "Kenya" are one country); names that match no country are kept as written."""
+    from simap.maps.geo import UNKNOWN, country_table
+
+    q = select(Venture.id, Venture.country, Venture.meta["countries"])
     with store.engine.connect() as conn:
-        countries = conn.execute(
-            select(Venture.country).where(Venture.country.is_not(None)).distinct()
-        ).scalars()
+        rows = [
+            {"id": vid, "country": c, "metadata": {"countries": cs} if cs else {}}
+            for vid, c, cs in conn.execute(q)
+            if c or cs
+        ]
+    out: dict[str, set[str]] = {}
+    if not rows:
+        return out
+    table_ = country_table(pd.DataFrame(rows))
+    for vid, raw, name in zip(table_["venture_id"], table_["raw"], table_["country"], strict=True):
+        if raw is None:
+            continue
+        out.setdefault(str(raw) if name == UNKNOWN else str(name), set()).add(str(vid))
+    return out
+
+
+def country_ventures(store: Store, country: str) -> list[str]:
+    """Ids of the ventures that name ``country`` (see :func:`country_members`)."""
+    from simap.maps.geo import normalise_country
+
+    members = country_members(store)
+    found = normalise_country(country)
+    key = found.name if found is not None and found.name in members else country.strip()
+    return sorted(members.get(key, set()))
+
+
+def facets(store: Store) -> dict[str, list[str]]:
+    """Distinct countries (as the map names them), sectors and coders, for the filter menus."""
+    countries = list(country_members(store))
+    with store.engine.connect() as conn:
         sectors = conn.execute(select(Venture.sector).where(Venture.sector.is_not(None)).distinct()).scalars()
         coders = conn.execute(select(Assignment.coder).distinct()).scalars()
         return {
