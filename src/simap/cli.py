@@ -13,11 +13,11 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Column, Table
 
 from simap.defaults import DEFAULT_CODEBOOK, DEFAULT_EMBEDDER, DEFAULT_MIN_SCORE, DEFAULT_WORKERS
 from simap.errors import SimapError
+from simap.progress import progress_bar, set_quiet
 from simap.review.commands import AtLeastOneOpt, CodebookOpt, ContextFieldOpt, LevelOpt, coder_params
 
 app = typer.Typer(
@@ -55,37 +55,23 @@ MinScoreOpt = Annotated[
     ),
 ]
 AcceptedOnlyOpt = Annotated[bool, typer.Option("--accepted-only", help="Count only codes a human accepted.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar (it goes to stderr).")]
+
+
+@app.callback()
+def _global_options(
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bars on any command (or SIMAP_QUIET=1).")
+    ] = False,
+) -> None:
+    """simap: Social Innovation Mapping. Import, code, map and evaluate ventures."""
+    set_quiet(quiet)
 
 
 def _project(path: str) -> Any:
     from simap.pipeline import Project
 
     return Project.open(path, actor=os.environ.get("SIMAP_USER", "cli"))
-
-
-class _RichProgress:
-    """Adapts the library's progress(stage, done, total) callback to rich progress bars."""
-
-    def __init__(self, progress: Progress) -> None:
-        self.progress = progress
-        self.tasks: dict[str, Any] = {}
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        if stage not in self.tasks:
-            self.tasks[stage] = self.progress.add_task(stage, total=total)
-        self.progress.update(self.tasks[stage], completed=done, total=total)
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description:<12}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=False,
-        disable=not err_console.is_terminal,
-    )
 
 
 # -- import ---------------------------------------------------------------------------------
@@ -109,14 +95,15 @@ def import_cmd(
     skip_invalid: Annotated[
         bool, typer.Option("--skip-invalid", help="Import valid rows, report the bad ones.")
     ] = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Import ventures (upsert by id). A bad row stops the import and nothing is written."""
     from simap.ingest.mapping import FieldMapping
 
     mapping = FieldMapping.parse_cli(map_) if map_ else None
-    with _project(project) as proj, _progress() as bar:
+    with _project(project) as proj, progress_bar(quiet=quiet) as progress:
         stats = proj.import_path(
-            path, format=format, mapping=mapping, skip_invalid=skip_invalid, progress=_RichProgress(bar)
+            path, format=format, mapping=mapping, skip_invalid=skip_invalid, progress=progress
         )
     console.print(
         f"[green]Imported[/green] {stats.total} ventures from {path}: {stats.created} new, "
@@ -147,17 +134,18 @@ def code_cmd(
     coder: Annotated[
         str, typer.Option("--coder", help="zeroshot, or supervised (the model `simap train` saved).")
     ] = "zeroshot",
+    quiet: QuietOpt = False,
 ) -> None:
     """Machine-code every venture against a codebook, with evidence sentences and scores."""
     params = {"model": model} if model else None
-    with _project(project) as proj, _progress() as bar:
+    with _project(project) as proj, progress_bar(quiet=quiet) as progress:
         result = proj.code(
             codebook=codebook,
             embedder=embedder,
             embedder_params=params,
             coder=coder,
             workers=workers,
-            progress=_RichProgress(bar),
+            progress=progress,
         )
     console.print(
         f"[green]Coded[/green] {result.ventures} ventures ({result.segments} sentences) against "
@@ -243,19 +231,20 @@ def evaluate_cmd(
         bool, typer.Option("--allow-same", help="Compare a coder imported from the gold file anyway.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Compare the machine (or --coder NAME) with gold labels, two coders (--between A B), or
     cross-validate the learning coder (--cv K)."""
     if cv is not None:
         from simap.coding.training import learning_curve_svg
 
-        with _project(project) as proj, _progress() as bar:
+        with _project(project) as proj, progress_bar(quiet=quiet) as progress:
             curve = proj.cross_validate(
                 k=cv,
                 codebook=codebook,
                 embedder=embedder,
                 params=coder_params(level, context_field, at_least_one),
-                progress=_RichProgress(bar),
+                progress=progress,
             )
         if as_json:
             console.print_json(curve.to_json(orient="records"))
@@ -487,6 +476,7 @@ def demo_cmd(
     project: Annotated[str, typer.Option("--project", "-p")] = "demo-project/demo.db",
     embedder: Annotated[str, typer.Option("--embedder", "-e", help="Embedding backend.")] = DEFAULT_EMBEDDER,
     workers: Annotated[int, typer.Option("--workers", "-w", min=1)] = 2,
+    quiet: QuietOpt = False,
 ) -> None:
     """Import, code, map and evaluate the shipped demo corpus (or --data) end to end."""
     from simap.demo import GOLD_PATH, VENTURES_PATH
@@ -495,12 +485,12 @@ def demo_cmd(
     src = data or Path(str(VENTURES_PATH))
     gold_path = gold if gold else (Path(str(GOLD_PATH)) if data is None else None)
     Path(project).parent.mkdir(parents=True, exist_ok=True)
-    with _project(project) as proj, _progress() as bar:
+    with _project(project) as proj, progress_bar(quiet=quiet) as progress:
         stats = proj.import_path(src)
         console.print(
             f"[green]Imported[/green] {stats.total} ventures from {src} ({stats.segments} new sentences)"
         )
-        result = proj.code(embedder=embedder, workers=workers, progress=_RichProgress(bar))
+        result = proj.code(embedder=embedder, workers=workers, progress=progress)
         console.print(
             f"[green]Coded[/green] {result.ventures} ventures with {result.coder} in {result.seconds:.1f}s"
         )

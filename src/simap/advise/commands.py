@@ -213,6 +213,7 @@ def register(app: typer.Typer) -> None:
         out: OutOpt = None,
         min_score: MinScoreOpt = DEFAULT_MIN_SCORE,
         as_json: JsonOpt = False,
+        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar (stderr).")] = False,
     ) -> None:
         """Diagnose a venture: its barriers, principles and challenges with evidence, the principles peers
         use against the same barriers, peers in other contexts, and consulting solutions."""
@@ -226,7 +227,9 @@ def register(app: typer.Typer) -> None:
                 raise NotFound(f"text file {text_file} does not exist.")
             text = text_file.read_text(encoding="utf-8")
         answer_data = load_answers(answers) if answers is not None else None
-        with _open(project) as proj:
+        from simap.progress import progress_bar
+
+        with _open(project) as proj, progress_bar(quiet=quiet) as progress:
             result = diagnose(
                 proj,
                 text,
@@ -236,6 +239,7 @@ def register(app: typer.Typer) -> None:
                 sectors=sector or None,
                 venture_id=venture,
                 min_score=min_score,
+                progress=progress,
             )
         if as_json:
             typer.echo(result.model_dump_json(indent=2))

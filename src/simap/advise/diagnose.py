@@ -334,6 +334,7 @@ def diagnose(
     venture_id: str | None = None,
     min_score: float = DEFAULT_MIN_SCORE,
     embedder: str | None = None,
+    progress: Any = None,
 ) -> Diagnosis:
     """Diagnose a venture from its description and/or questionnaire answers against ``project``'s map.
 
@@ -343,6 +344,15 @@ def diagnose(
     venture of the map itself (its stored text; it is left out of the statistics and peers).
     """
     advisor = Advisor(project, min_score=min_score, embedder=embedder)
-    return advisor.diagnose(
+    if progress is not None:  # ``progress("diagnose", step, 3)``: map index, model, diagnosis
+        progress("diagnose", 0, 3)
+        advisor.index  # noqa: B018 - built once (the slow part of a first diagnosis)
+        progress("diagnose", 1, 3)
+        advisor.coder()
+        progress("diagnose", 2, 3)
+    result = advisor.diagnose(
         text, answers, name=name, countries=countries, sectors=sectors, venture_id=venture_id
     )
+    if progress is not None:
+        progress("diagnose", 3, 3)
+    return result
