@@ -181,3 +181,32 @@ def test_concurrent_requests_through_the_app(app, login, web_store) -> None:
     assert results == [303] * 24
     ev = repo.load_events(web_store, limit=1000)
     assert int((ev["action"] == "code_accepted").sum()) == 24
+
+
+def csrf(client) -> dict[str, str]:
+    return {"x-csrf-token": client.csrf}
+
+
+def test_a_stale_decision_gets_409(login, web_store) -> None:
+    """Two reviewers opened v1; ben decides DATA first; ana's decision from the stale view is
+    refused with 409 (API and form), nothing written; after a reload it goes through."""
+    ana, ben = login("ana"), login("ben")
+    seen = {c["code_id"]: c["version"] for c in ana.get("/api/ventures/v1").json()["codes"]}
+    base = seen["DATA"]
+    r = ben.http.post("/api/ventures/v1/codes/DATA/accept", json={"base": base}, headers=csrf(ben))
+    assert r.status_code == 200 and r.json()["version"] > base
+    r = ana.http.post("/api/ventures/v1/codes/DATA/reject", json={"base": base}, headers=csrf(ana))
+    assert r.status_code == 409 and "changed by someone else" in r.text
+    r = ana.post("/ventures/v1/decide", {"code_id": "DATA", "action": "reject", "base": str(base)})
+    assert r.status_code == 409
+    page = ana.get("/ventures/v1").text
+    fresh = {c["code_id"]: c["version"] for c in ana.get("/api/ventures/v1").json()["codes"]}["DATA"]
+    assert f'name="base" value="{fresh}"' in page
+    assert (
+        ana.http.post(
+            "/api/ventures/v1/codes/DATA/reject", json={"base": fresh}, headers=csrf(ana)
+        ).status_code
+        == 200
+    )
+    ev = repo.load_events(web_store, limit=1000)
+    assert int((ev["entity_id"] == "v1:DATA").sum()) == 2

@@ -9,13 +9,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, false, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from simap.batches import ASSIGNMENT_COLUMNS, SEGMENT_COLUMNS, VENTURE_COLUMNS, IngestBatch
 from simap.codebook.schema import Codebook
-from simap.errors import InvalidInput, NotFound
+from simap.errors import Conflict, InvalidInput, NotFound
 from simap.store.db import Store
 from simap.store.schema import (
     Assignment,
@@ -429,16 +429,33 @@ def record_decision(
     evidence: list[dict[str, Any]] | None = None,
     memo: str | None = None,
     score: float | None = None,
-) -> None:
-    """A human decision (accepted / rejected) on a venture x code, logged with before and after."""
+    base: int | None = None,
+) -> int:
+    """A human decision (accepted / rejected) on a venture x code, logged with before and after;
+    returns the pair's new version (:func:`pair_version`).
+
+    ``base``: the version of the venture x code the reviewer saw; when someone decided on it since,
+    nothing is written and :class:`~simap.errors.Conflict` (HTTP 409) is raised. Decisions on one
+    venture are serialised (a row lock on PostgreSQL, the write lock on SQLite), so the check and
+    the write are one step.
+    """
     if status not in {"accepted", "rejected"}:
         raise InvalidInput(f"a decision must be 'accepted' or 'rejected'; got {status!r}.", field="status")
     now = utcnow()
     with store.session() as session, session.begin():
+        _lock_venture(session, venture_id)
         if session.get(Venture, venture_id) is None:
             raise NotFound(
                 f"venture {venture_id!r} is not in this project.", hint="check the id (`simap ventures`)"
             )
+        if base is not None:
+            current = _pair_version(session, venture_id, code_id)
+            if current != base:
+                raise Conflict(
+                    f"{venture_id}:{code_id} was changed by someone else since you opened it "
+                    f"(version {base}, now {current}); your decision was not saved.",
+                    hint="reload the venture and decide again",
+                )
         old = session.execute(
             select(Assignment).where(
                 Assignment.venture_id == venture_id, Assignment.code_id == code_id, Assignment.coder == coder
@@ -476,6 +493,47 @@ def record_decision(
             before=before,
             after={"status": status, "evidence": evidence or [], "memo": memo},
         )
+        return _pair_version(session, venture_id, code_id)
+
+
+def _lock_venture(session: Session, venture_id: str) -> None:
+    """Serialise writers of one venture for the rest of the transaction: PostgreSQL locks the
+    venture row; SQLite takes the database write lock now (a no-op UPDATE), so that what the
+    transaction reads next is what it writes over."""
+    if session.bind.dialect.name == "sqlite":  # type: ignore[union-attr]
+        session.execute(update(Venture.__table__).where(false()).values(name=Venture.__table__.c.name))
+    else:
+        session.execute(select(Venture.id).where(Venture.id == venture_id).with_for_update())
+
+
+def _pair_version(session: Session | Connection, venture_id: str, code_id: str) -> int:
+    from sqlalchemy import func
+
+    q = select(func.max(Event.id)).where(
+        Event.entity == "assignment", Event.entity_id == f"{venture_id}:{code_id}"
+    )
+    return int(session.execute(q).scalar_one_or_none() or 0)
+
+
+def pair_versions(store: Store, venture_id: str) -> dict[str, int]:
+    """code id -> :func:`pair_version` for every code decided on ``venture_id``."""
+    from sqlalchemy import func
+
+    prefix = f"{venture_id}:"
+    q = (
+        select(Event.entity_id, func.max(Event.id))
+        .where(Event.entity == "assignment", func.substr(Event.entity_id, 1, len(prefix)) == prefix)
+        .group_by(Event.entity_id)
+    )
+    with store.engine.connect() as conn:
+        return {str(eid)[len(prefix) :]: int(v) for eid, v in conn.execute(q)}
+
+
+def pair_version(store: Store, venture_id: str, code_id: str) -> int:
+    """The version of a venture x code's decisions: the id of its newest decision event (0: none).
+    Send it back as ``base`` to :func:`record_decision` to refuse stale writes."""
+    with store.engine.connect() as conn:
+        return _pair_version(conn, venture_id, code_id)
 
 
 def load_assignments(
