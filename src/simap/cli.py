@@ -466,6 +466,51 @@ def db_migrate(project: ProjectOpt = DEFAULT_PROJECT_FILE) -> None:
     )
 
 
+@db_app.command("backup")
+def db_backup(
+    project: ProjectOpt = DEFAULT_PROJECT_FILE,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Backup file (default: <project>.bak-<time>).")
+    ] = None,
+) -> None:
+    """Write a consistent copy of a SQLite project (safe while the web app runs)."""
+    from simap.store.db import open_store
+
+    store = open_store(project, migrate=False)
+    try:
+        made = store.backup(out)
+    finally:
+        store.dispose()
+    if made is None:
+        console.print("[yellow]nothing to back up[/yellow]: the project is empty or missing")
+        return
+    console.print(f"[green]Backup written:[/green] {made}")
+
+
+@db_app.command("restore")
+def db_restore(
+    backup: Annotated[Path, typer.Argument(help="A file written by `simap db backup` (or a migration).")],
+    project: ProjectOpt = DEFAULT_PROJECT_FILE,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Replace the project without asking.")] = False,
+) -> None:
+    """Replace a SQLite project with a backup; the current data are kept as <file>.pre-restore-<time>.
+    Stop `simap serve` and other writers first."""
+    from simap.store.db import open_store
+
+    if not yes:
+        typer.confirm(f"Replace {project} with {backup}?", abort=True)
+    store = open_store(project, migrate=False)
+    try:
+        saved = store.restore(backup)
+        revision = store.current_revision()
+    finally:
+        store.dispose()
+    console.print(
+        f"[green]Restored[/green] {project} from {backup} (revision {revision})"
+        + (f"; the data it replaced: {saved}" if saved else "")
+    )
+
+
 # -- demo -----------------------------------------------------------------------------------
 @app.command("demo")
 def demo_cmd(
