@@ -35,7 +35,32 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-WORDS = ["farmers", "clinics", "teachers", "mobile", "money", "data", "open", "survey", "wiki", "solar", "water", "health", "schools", "volunteers", "maps", "markets", "youth", "women", "refugees", "lessons", "sensors", "radio", "credit", "records"]
+WORDS = [
+    "farmers",
+    "clinics",
+    "teachers",
+    "mobile",
+    "money",
+    "data",
+    "open",
+    "survey",
+    "wiki",
+    "solar",
+    "water",
+    "health",
+    "schools",
+    "volunteers",
+    "maps",
+    "markets",
+    "youth",
+    "women",
+    "refugees",
+    "lessons",
+    "sensors",
+    "radio",
+    "credit",
+    "records",
+]
 
 
 def write_ventures(path: Path, n: int, *, start: int = 0, seed: int = 0, tag: str = "") -> Path:
