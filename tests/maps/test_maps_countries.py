@@ -26,10 +26,11 @@ VENTURES = [
 
 
 @pytest.fixture
-def proj(tmp_path: Path):
+def proj(tmp_path: Path, database: str):
+    """On SQLite, and on PostgreSQL when SIMAP_TEST_DATABASE_URL is set."""
     src = tmp_path / "v.jsonl"
     src.write_text("".join(json.dumps(v) + "\n" for v in VENTURES), encoding="utf-8")
-    p = Project.open(tmp_path / "p.db")
+    p = Project.open(database)
     p.import_path(src)
     p.code(embedder="fake")
     yield p
