@@ -247,6 +247,8 @@ def trial(kind: str, base: dict[str, Any], work: Path, delay: float, *, twice: b
             problems.append("re-coding is not idempotent")
     if again["integrity"] != "ok" or again["fk_violations"]:
         problems.append("integrity after recovery")
+    if kind == "code" and done["running_runs"]:
+        problems.append(f"re-run left {done['running_runs']} runs 'running' (not marked interrupted)")
     return {
         "kind": kind,
         "delay": round(delay, 3),

@@ -123,6 +123,7 @@ class Project:
         if ventures.empty:
             raise NotFound("this project has no ventures to code.", hint="run `simap import FILE` first")
         version = repo.save_codebook(self.store, book, actor=self.actor)
+        repo.mark_interrupted_runs(self.store)  # runs of killed processes are not "running"
         ids = ventures["id"].tolist()
         corpus = None
         if embedder == "tfidf":

@@ -344,11 +344,56 @@ def latest_coded_codebook(store: Store) -> Codebook | None:
 def start_run(
     store: Store, *, kind: str, codebook_version: str | None, model: str | None, params: dict[str, Any]
 ) -> int:
+    import os
+    import socket
+
+    owner = {"pid": os.getpid(), "host": socket.gethostname()}  # replaced by the stats at the end
     with store.session() as session, session.begin():
-        run = Run(kind=kind, status="running", codebook_version=codebook_version, model=model, params=params)
+        run = Run(
+            kind=kind,
+            status="running",
+            codebook_version=codebook_version,
+            model=model,
+            params=params,
+            stats=owner,
+        )
         session.add(run)
         session.flush()
         return int(run.id)
+
+
+def _alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # pragma: no cover - someone else's live process
+        return True
+    return True
+
+
+def mark_interrupted_runs(store: Store) -> list[int]:
+    """Runs still 'running' whose process (on this machine) is gone, e.g. killed with kill -9,
+    become 'interrupted'; returns their ids. Runs of other machines are left alone."""
+    import socket
+
+    host = socket.gethostname()
+    with store.session() as session, session.begin():
+        stale = [
+            run
+            for run in session.execute(select(Run).where(Run.status == "running")).scalars()
+            if isinstance(run.stats, dict)
+            and run.stats.get("host") == host
+            and isinstance(run.stats.get("pid"), int)
+            and not _alive(int(run.stats["pid"]))
+        ]
+        for run in stale:
+            run.status = "interrupted"
+            run.finished_at = utcnow()
+            run.error = f"process {run.stats.get('pid')} ended without finishing the run (killed?)"
+        return [int(r.id) for r in stale]
 
 
 def finish_run(
