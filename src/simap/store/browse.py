@@ -317,28 +317,52 @@ def venture_names(store: Store, ids: Sequence[str]) -> dict[str, str]:
     return {str(i): str(n) for i, n in rows}
 
 
+_MEMBERS_CACHE: dict[str, tuple[Any, dict[str, set[str]]]] = {}
+
+
 def country_members(store: Store) -> dict[str, set[str]]:
     """Country (as the map names it) -> ids of the ventures that name it. Counted like the map
     (:func:`simap.maps.geo.country_table`): a venture naming several countries
     (``metadata["countries"]``) is in each, names are normalised ("KEN", "Republic of Kenya" and
-    "Kenya" are one country); names that match no country are kept as written."""
+    "Kenya" are one country); names that match no country are kept as written.
+
+    Cached per project until a venture is added or changed (count and newest ``updated_at``)."""
+    with store.engine.connect() as conn:
+        stamp = tuple(conn.execute(select(func.count(), func.max(Venture.updated_at))).one())
+        cached = _MEMBERS_CACHE.get(store.url)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        rows = conn.execute(
+            select(Venture.id, Venture.country, Venture.meta["countries"]).where(
+                or_(Venture.country.is_not(None), Venture.meta["countries"].is_not(None))
+            )
+        ).all()
+    out = _members(rows)
+    _MEMBERS_CACHE[store.url] = (stamp, out)
+    return out
+
+
+def _members(rows: Sequence[Any]) -> dict[str, set[str]]:
     from simap.maps.geo import UNKNOWN, country_table
 
-    q = select(Venture.id, Venture.country, Venture.meta["countries"])
-    with store.engine.connect() as conn:
-        rows = [
-            {"id": vid, "country": c, "metadata": {"countries": cs} if cs else {}}
-            for vid, c, cs in conn.execute(q)
-            if c or cs
-        ]
+    groups: dict[str, list[str]] = {}  # the same country data -> its ventures (normalised once)
+    firsts: dict[str, dict[str, Any]] = {}
+    for vid, country, names in rows:
+        if not country and not names:
+            continue
+        key = repr((country, names))
+        if key not in groups:
+            groups[key] = []
+            firsts[key] = {"id": key, "country": country, "metadata": {"countries": names} if names else {}}
+        groups[key].append(str(vid))
     out: dict[str, set[str]] = {}
-    if not rows:
+    if not groups:
         return out
-    table_ = country_table(pd.DataFrame(rows))
-    for vid, raw, name in zip(table_["venture_id"], table_["raw"], table_["country"], strict=True):
+    table_ = country_table(pd.DataFrame(list(firsts.values())))
+    for key, raw, name in zip(table_["venture_id"], table_["raw"], table_["country"], strict=True):
         if raw is None:
             continue
-        out.setdefault(str(raw) if name == UNKNOWN else str(name), set()).add(str(vid))
+        out.setdefault(str(raw) if name == UNKNOWN else str(name), set()).update(groups[key])
     return out
 
 
