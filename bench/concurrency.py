@@ -180,7 +180,19 @@ def main() -> None:
     parser.add_argument("--database", default=None)
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="simap-conc-"))
-    target = args.database or str(tmp / "p.db")
+    target = str(tmp / "p.db")
+    admin = schema = None
+    if args.database:  # a fresh schema of that database, dropped at the end
+        import uuid
+
+        import sqlalchemy as sa
+
+        schema = "bench_" + uuid.uuid4().hex[:10]
+        admin = sa.create_engine(args.database, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+        sep = "&" if "?" in args.database else "?"
+        target = f"{args.database}{sep}options=-csearch_path%3D{schema}"
     proj = Project.open(target)
     proj.import_path(Path(str(VENTURES_PATH)))
     proj.code(embedder="fake")
@@ -190,6 +202,10 @@ def main() -> None:
         "code_while_reviewing": code_while_reviewing(proj, target, args.runs, tmp),
     }
     proj.close()
+    if admin is not None:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
     for key, value in result.items():
         print(f"{key}: {value}")
     print("written", write_result("concurrency" + ("-pg" if "://" in target else ""), result))
