@@ -186,6 +186,7 @@ class Project:
         if ventures.empty:
             raise NotFound("this project has no ventures to code.", hint="run `simap import FILE` first")
         version = repo.save_codebook(self.store, book, actor=self.actor)
+        repo.mark_interrupted_runs(self.store)  # runs of killed processes are not "running"
         ids = ventures["id"].tolist()
         corpus = None
         if embedder == "tfidf":
@@ -659,11 +660,24 @@ class Project:
         self,
         gold_path: str | Path,
         *,
+        coder: str | None = None,
         codebook: str | Codebook | None = None,
         min_score: float = DEFAULT_MIN_SCORE,
         include_suggestions: bool = True,
+        allow_same: bool = False,
     ) -> Any:
-        from simap.review.agreement import compare, load_gold
+        """Agreement of a coder with the gold labels of ``gold_path``.
+
+        ``coder``: ``None`` or ``"machine"`` for the newest coding run's suggestions (present from
+        ``min_score``), a human coder's name for that coder's accepted codes, ``"gold:<set>"`` for
+        a stored gold set. The project's merged map codes are never compared: they include the
+        human decisions, so a gold file imported as a coder would agree with itself.
+
+        Refuses (unless ``allow_same``) when the compared coder was imported from the gold file
+        itself, and warns when its decisions equal the gold on every venture.
+        """
+        from simap.review.agreement import compare, identical, load_gold
+        from simap.review.reliability import MACHINE, coder_codes, coder_label, coder_names
 
         book = self.current_codebook(codebook)
         gold = load_gold(gold_path)
@@ -675,13 +689,98 @@ class Project:
                 field="codes",
                 hint="evaluate with the codebook the gold labels were made with",
             )
-        pred = self.present_codes(codebook=book, min_score=min_score, include_suggestions=include_suggestions)
+        name = coder or MACHINE
+        if name != MACHINE and name not in (known := coder_names(self.store)):
+            raise NotFound(
+                f"there is no coder {name!r} in this project.",
+                hint=f"use one of {', '.join(known) or 'machine (after `simap code`)'}",
+            )
+        pred = coder_codes(
+            self.store, book, name, min_score=min_score if include_suggestions else 1.01, ids=list(gold)
+        )
+        label = coder_label(self.store, name)
+        if not allow_same and name != MACHINE and _imported_from(self.store, name, gold_path):
+            raise InvalidInput(
+                f"coder {name!r} was imported from the gold file itself, so it agrees with it "
+                "perfectly by construction.",
+                source=str(gold_path),
+                field="coder",
+                hint="compare the machine (leave out --coder) or another coder; to compare two coders "
+                "use `simap evaluate --between A B`",
+            )
         report = compare(gold, pred, book.ids())
         if report.n_items == 0:
             raise InvalidInput(
-                f"none of the {len(gold)} gold ids are ventures of this project.",
+                f"none of the {len(gold)} gold ids were coded by {label}.",
                 source=str(gold_path),
                 field="id",
-                hint="import the ventures the gold file labels",
+                hint="import the ventures the gold file labels and run `simap code`",
+            )
+        report.reference = f"gold file {Path(gold_path).name}"
+        report.compared = label
+        if identical(gold, pred):
+            report.warnings.append(
+                f"{label} makes exactly the gold's decisions on all {report.n_items} ventures: "
+                "are they the same data?"
             )
         return report
+
+    def agreement_between(
+        self,
+        a: str,
+        b: str,
+        *,
+        codebook: str | Codebook | None = None,
+        min_score: float = DEFAULT_MIN_SCORE,
+    ) -> Any:
+        """Agreement of coder ``b`` with coder ``a`` on the ventures both coded
+        (``simap evaluate --between A B``); names as in :meth:`evaluate`."""
+        from simap.review.agreement import identical
+        from simap.review.reliability import _pair, agreement, coder_label
+
+        book = self.current_codebook(codebook)
+        report = agreement(self.store, book, a, b, min_score=min_score)
+        if report.n_items == 0:
+            raise InvalidInput(
+                f"{a!r} and {b!r} have no venture in common.",
+                field="between",
+                hint="pick two coders who coded the same ventures",
+            )
+        report.reference = coder_label(self.store, a)
+        report.compared = coder_label(self.store, b)
+        ca, cb_, common = _pair(self.store, book, a, b, min_score, None)
+        if identical({v: ca[v] for v in common}, {v: cb_[v] for v in common}):
+            report.warnings.append(
+                f"{a} and {b} make exactly the same decisions on all {report.n_items} ventures: "
+                "are they the same data?"
+            )
+        return report
+
+
+def _imported_from(store: Store, coder: str, gold_path: str | Path) -> bool:
+    """True when ``coder``'s codes were imported (``simap import-codes``) from ``gold_path``,
+    or from a file with the same content."""
+    import hashlib
+
+    from sqlalchemy import select
+
+    from simap.store.schema import Event
+
+    with store.engine.connect() as conn:
+        after = conn.execute(
+            select(Event.after)
+            .where(Event.actor == coder, Event.action == "human_codes_imported")
+            .order_by(Event.id.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+    source = (after or {}).get("source")
+    if not source:
+        return False
+    gold, src = Path(gold_path), Path(source)
+    try:
+        if src.resolve() == gold.resolve():
+            return True
+        digest = lambda p: hashlib.sha256(p.read_bytes()).hexdigest()  # noqa: E731
+        return src.is_file() and digest(src) == digest(gold)
+    except OSError:
+        return False

@@ -245,6 +245,7 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
         as_json: JsonOpt = False,
+        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar (stderr).")] = False,
     ) -> None:
         """Diagnose a venture: its barriers, principles and challenges with evidence, the principles peers
         use against the same barriers, peers in other contexts, and consulting solutions."""
@@ -258,7 +259,9 @@ def register(app: typer.Typer) -> None:
                 raise NotFound(f"text file {text_file} does not exist.")
             text = text_file.read_text(encoding="utf-8")
         answer_data = load_answers(answers) if answers is not None else None
-        with _open(project) as proj:
+        from simap.progress import progress_bar
+
+        with _open(project) as proj, progress_bar(quiet=quiet) as progress:
             result = diagnose(
                 proj,
                 text,
@@ -272,6 +275,7 @@ def register(app: typer.Typer) -> None:
                 text_min_score=text_min_score,
                 max_text_codes=max_text_codes,
                 codebook=codebook,
+                progress=progress,
             )
         if as_json:
             typer.echo(result.model_dump_json(indent=2))

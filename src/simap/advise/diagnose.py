@@ -513,6 +513,7 @@ def diagnose(
     text_min_score: float | None = None,
     max_text_codes: int | None = None,
     codebook: str | Codebook | None = None,
+    progress: Any = None,
 ) -> Diagnosis:
     """Diagnose a venture from its description and/or questionnaire answers against ``project``'s map.
 
@@ -532,6 +533,15 @@ def diagnose(
         text_min_score=text_min_score,
         max_text_codes=max_text_codes,
     )
-    return advisor.diagnose(
+    if progress is not None:  # ``progress("diagnose", step, 3)``: map index, model, diagnosis
+        progress("diagnose", 0, 3)
+        advisor.index  # noqa: B018 - built once (the slow part of a first diagnosis)
+        progress("diagnose", 1, 3)
+        advisor.coder()
+        progress("diagnose", 2, 3)
+    result = advisor.diagnose(
         text, answers, name=name, countries=countries, sectors=sectors, venture_id=venture_id
     )
+    if progress is not None:
+        progress("diagnose", 3, 3)
+    return result

@@ -180,6 +180,7 @@ class ContextGap(BaseModel):
     n_landscape: int
     n_with_barrier: int
     n_portfolio: int
+    population: int | None = None  # countries: the country's population (ranks ties; None: unknown)
 
 
 class FundingOpportunity(BaseModel):

@@ -58,6 +58,10 @@ class SpanIn(BaseModel):
 class DecisionIn(BaseModel):
     memo: str | None = None
     evidence: list[SpanIn] = Field(default_factory=list)
+    base: int | None = Field(
+        default=None,
+        description="The code's `version` as you read it; a decision made since by anyone gets 409.",
+    )
 
 
 class AddCodeIn(DecisionIn):
@@ -168,6 +172,7 @@ def _decide(
         status=status,
         memo=body.memo,
         spans=_spans(body.evidence),
+        base=body.base,
     )
 
 

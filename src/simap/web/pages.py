@@ -289,6 +289,7 @@ async def decide(
     start: Annotated[str | None, Form()] = None,
     end: Annotated[str | None, Form()] = None,
     queue: Annotated[int, Form()] = 0,
+    base: Annotated[str | None, Form()] = None,
 ) -> Response:
     venture_id = request.path_params["venture_id"]
     store, book = store_of(request), codebook_of(request)
@@ -304,6 +305,7 @@ async def decide(
             status="accepted" if action == "accept" else "rejected",
             memo=memo,
             spans=spans,
+            base=int(base) if base and base.strip().isdigit() else None,
         )
     elif action == "add":
         actions.add_code(store, book, venture_id, code_id, user=me.username, spans=spans, memo=memo)
