@@ -220,7 +220,9 @@ def code_cmd(
     coder: Annotated[
         str,
         typer.Option(
-            "--coder", help="zeroshot, supervised (the model `simap train` saved), or llm (a chat model)."
+            "--coder",
+            help="zeroshot, supervised (the model `simap train` saved), llm (a chat model), or "
+            "ensemble (supervised + llm).",
         ),
     ] = "zeroshot",
     llm_base_url: Annotated[
@@ -256,17 +258,27 @@ def code_cmd(
             help="Target precision (e.g. 0.8) for a calibrated coder: less sure codes are left for review.",
         ),
     ] = None,
+    ensemble_mode: Annotated[
+        str,
+        typer.Option(
+            "--ensemble-mode",
+            help="--coder ensemble: gate (disagreements of the trained and the LLM coder are left for "
+            "review) or stack (logistic regression on the trained coder's calibration data).",
+        ),
+    ] = "gate",
     quiet: QuietOpt = False,
 ) -> None:
     """Machine-code every venture against a codebook, with evidence sentences and scores."""
     params = {"model": model} if model else None
     coder_params = None
-    if coder == "llm":
+    if coder in ("llm", "ensemble"):
         coder_params = {"base_url": llm_base_url, "model": llm_model, "api_key": llm_api_key}
+        if coder == "ensemble":
+            coder_params["mode"] = ensemble_mode
     elif estimate:
-        raise typer.BadParameter("the estimate is for --coder llm", param_hint="--estimate")
+        raise typer.BadParameter("the estimate is for --coder llm or ensemble", param_hint="--estimate")
     with _project(project) as proj:
-        if coder == "llm":
+        if coder in ("llm", "ensemble"):
             console.print(str(proj.estimate_code(codebook=codebook, coder=coder, coder_params=coder_params)))
             if estimate:
                 return
@@ -288,16 +300,17 @@ def code_cmd(
         f"{result.present} codes at score >= {DEFAULT_MIN_SCORE}. "
         f"Run {result.run_id}."
     )
-    llm = result.stats.get("coder") if coder == "llm" else None
+    llm = result.stats.get("coder") if coder in ("llm", "ensemble") else None
     if llm:
         console.print(
             f"LLM: {llm['requests']} requests, {llm['cache_hits']} cached answers, {llm['retries']} retries; "
             f"quotes {llm['exact']} exact, {llm['normalized'] + llm['fuzzy']} repaired (flagged), "
             f"{llm['dropped']} dropped; {result.params.get('data_policy', '')}."
         )
-    if precision is not None:
+    if precision is not None or result.abstained:
+        why = f"Target precision {precision:.2f}" if precision is not None else "The coders disagree"
         console.print(
-            f"Target precision {precision:.2f}: {result.abstained} less sure suggestions left for review "
+            f"{why}: {result.abstained} less sure suggestions left for review "
             "(status abstained; `simap review` and the workbench queue ask about them first)."
         )
 

@@ -26,4 +26,15 @@ def _llm(store: Any = None, **params: Any) -> Any:
     return LLMCoder.from_project(store, **params)
 
 
+@coders.register(
+    "ensemble",
+    help="the trained coder (simap train) and the llm coder: agreement gating (disagreements left "
+    "for review) or stacking",
+)
+def _ensemble(store: Any = None, **params: Any) -> Any:
+    from simap.coding.ensemble import EnsembleCoder
+
+    return EnsembleCoder.from_project(store, **params)
+
+
 __all__ = ["Coder", "coders"]

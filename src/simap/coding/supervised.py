@@ -280,6 +280,7 @@ class SupervisedCoder(ZeroShotCoder):
         super().fit(codebook, corpus=corpus)
         labelled = sorted(set(labels["venture_id"]) & set(segments["venture_id"]))
         self.n_labels_ = len(labelled)
+        self.labelled_ids_ = labelled  # the row order of oof_scores_ / oof_targets_
         self.thresholds_ = np.full(len(self.code_ids_), self.threshold_, dtype=np.float32)
         self.cv_: dict[str, Any] = {}
         if not labelled:
