@@ -38,6 +38,10 @@ PAGES = [
     "/export",
     "/map",
     "/export/report",
+    "/discover",
+    "/codebook/diff",
+    f"/codebook/diff?a={SCRIPT}&b={IMG}",
+    "/map/status",
     f"/login?next={SCRIPT}",
     f"/nowhere{SCRIPT}",
 ]
@@ -116,6 +120,20 @@ def test_pages_escape_every_user_string(hostile, login) -> None:
             _assert_escaped(r.text, url)
             escaped_somewhere += "&lt;script&gt;window.__xss" in r.text
     assert escaped_somewhere >= 10  # the payloads are shown, as text
+
+
+def test_codebook_diff_between_versions_escapes(hostile, login) -> None:
+    from urllib.parse import quote
+
+    from simap.review.codebook_versions import list_versions
+
+    refs = [v.ref for v in list_versions(hostile)]
+    assert len(refs) >= 2
+    c = login("ana")
+    for a in refs:
+        r = c.get(f"/codebook/diff?a={quote(a)}")
+        assert r.status_code < 500
+        _assert_escaped(r.text, f"/codebook/diff?a={a}")
 
 
 def test_venture_page_with_a_hostile_id(hostile, login) -> None:

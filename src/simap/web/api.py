@@ -319,12 +319,22 @@ def export_report(request: Request, account: Viewer, accepted_only: bool = False
     return export_file(request, "report", "html", accepted_only)
 
 
-@router.get("/export/project", summary="The project as REFI-QDA QDPX (NVivo, ATLAS.ti, MAXQDA, QualCoder)")
+@router.get(
+    "/export/project",
+    summary="The project as REFI-QDA QDPX (NVivo, ATLAS.ti, MAXQDA, QualCoder)",
+    response_class=Response,
+    responses={200: {"description": "A QDPX (zip) file", "content": {"application/zip": {}}}},
+)
 def export_project(request: Request, account: Viewer) -> Response:
     return export_file(request, "project", "qdpx", False)
 
 
-@router.get("/export/codebook", summary="The working codebook as REFI-QDA QDC")
+@router.get(
+    "/export/codebook",
+    summary="The working codebook as REFI-QDA QDC",
+    response_class=Response,
+    responses={200: {"description": "A QDC (XML) file", "content": {"application/xml": {}}}},
+)
 def export_codebook(request: Request, account: Viewer) -> Response:
     return export_file(request, "codebook", "qdc", False)
 
