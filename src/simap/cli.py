@@ -13,11 +13,11 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Column, Table
 
 from simap.defaults import DEFAULT_EMBEDDER, DEFAULT_MIN_SCORE, DEFAULT_WORKERS
 from simap.errors import SimapError
+from simap.progress import progress_bar, set_quiet
 from simap.review.commands import AtLeastOneOpt, CodebookOpt, ContextFieldOpt, LevelOpt, coder_params
 
 app = typer.Typer(
@@ -55,37 +55,23 @@ MinScoreOpt = Annotated[
     ),
 ]
 AcceptedOnlyOpt = Annotated[bool, typer.Option("--accepted-only", help="Count only codes a human accepted.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar (it goes to stderr).")]
+
+
+@app.callback()
+def _global_options(
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bars on any command (or SIMAP_QUIET=1).")
+    ] = False,
+) -> None:
+    """simap: Social Innovation Mapping. Import, code, map and evaluate ventures."""
+    set_quiet(quiet)
 
 
 def _project(path: str) -> Any:
     from simap.pipeline import Project
 
     return Project.open(path, actor=os.environ.get("SIMAP_USER", "cli"))
-
-
-class _RichProgress:
-    """Adapts the library's progress(stage, done, total) callback to rich progress bars."""
-
-    def __init__(self, progress: Progress) -> None:
-        self.progress = progress
-        self.tasks: dict[str, Any] = {}
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        if stage not in self.tasks:
-            self.tasks[stage] = self.progress.add_task(stage, total=total)
-        self.progress.update(self.tasks[stage], completed=done, total=total)
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description:<12}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=False,
-        disable=not err_console.is_terminal,
-    )
 
 
 # -- import ---------------------------------------------------------------------------------
@@ -126,6 +112,7 @@ def import_cmd(
     strict: Annotated[
         bool, typer.Option("--strict", help="REFI-QDA: refuse a file that deviates from the standard.")
     ] = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Import ventures (upsert by id). A bad row stops the import and nothing is written.
 
@@ -139,14 +126,14 @@ def import_cmd(
             plan = proj.plan_import(path, format=format, mapping=mapping, skip_invalid=skip_invalid)
         print_import_plan(plan)
         return
-    with _project(project) as proj, _progress() as bar:
+    with _project(project) as proj, progress_bar(quiet=quiet) as progress:
         stats = proj.import_path(
             path,
             format=format,
             mapping=mapping,
             skip_invalid=skip_invalid,
             strict=strict,
-            progress=_RichProgress(bar),
+            progress=progress,
             update=update,
         )
     if hasattr(stats, "convention"):
@@ -231,8 +218,35 @@ def code_cmd(
         int, typer.Option("--workers", "-w", min=1, help="Processes/threads to use.")
     ] = DEFAULT_WORKERS,
     coder: Annotated[
-        str, typer.Option("--coder", help="zeroshot, or supervised (the model `simap train` saved).")
+        str,
+        typer.Option(
+            "--coder", help="zeroshot, supervised (the model `simap train` saved), or llm (a chat model)."
+        ),
     ] = "zeroshot",
+    llm_base_url: Annotated[
+        str | None,
+        typer.Option(
+            "--llm-base-url",
+            help="--coder llm: OpenAI-compatible endpoint, e.g. http://127.0.0.1:11434/v1 "
+            "(default: $SIMAP_LLM_BASE_URL, then `simap config` llm.base_url).",
+        ),
+    ] = None,
+    llm_model: Annotated[
+        str | None,
+        typer.Option(
+            "--llm-model", help="--coder llm: model name (default: $SIMAP_LLM_MODEL, then llm.model)."
+        ),
+    ] = None,
+    llm_api_key: Annotated[
+        str | None,
+        typer.Option(
+            "--llm-api-key", help="--coder llm: API key (default: $SIMAP_LLM_API_KEY; never stored)."
+        ),
+    ] = None,
+    estimate: Annotated[
+        bool,
+        typer.Option("--estimate", help="--coder llm: print the time and cost estimate and stop."),
+    ] = False,
     precision: Annotated[
         float | None,
         typer.Option(
@@ -242,19 +256,31 @@ def code_cmd(
             help="Target precision (e.g. 0.8) for a calibrated coder: less sure codes are left for review.",
         ),
     ] = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Machine-code every venture against a codebook, with evidence sentences and scores."""
     params = {"model": model} if model else None
-    with _project(project) as proj, _progress() as bar:
-        result = proj.code(
-            codebook=codebook,
-            embedder=embedder,
-            embedder_params=params,
-            coder=coder,
-            workers=workers,
-            precision=precision,
-            progress=_RichProgress(bar),
-        )
+    coder_params = None
+    if coder == "llm":
+        coder_params = {"base_url": llm_base_url, "model": llm_model, "api_key": llm_api_key}
+    elif estimate:
+        raise typer.BadParameter("the estimate is for --coder llm", param_hint="--estimate")
+    with _project(project) as proj:
+        if coder == "llm":
+            console.print(str(proj.estimate_code(codebook=codebook, coder=coder, coder_params=coder_params)))
+            if estimate:
+                return
+        with progress_bar(quiet=quiet) as progress:
+            result = proj.code(
+                codebook=codebook,
+                embedder=embedder,
+                embedder_params=params,
+                coder=coder,
+                coder_params=coder_params,
+                workers=workers,
+                precision=precision,
+                progress=progress,
+            )
     console.print(
         f"[green]Coded[/green] {result.ventures} ventures ({result.segments} sentences) against "
         f"{result.codebook}@{result.codebook_version} with {result.coder} in {result.seconds:.1f}s "
@@ -262,6 +288,13 @@ def code_cmd(
         f"{result.present} codes at score >= {DEFAULT_MIN_SCORE}. "
         f"Run {result.run_id}."
     )
+    llm = result.stats.get("coder") if coder == "llm" else None
+    if llm:
+        console.print(
+            f"LLM: {llm['requests']} requests, {llm['cache_hits']} cached answers, {llm['retries']} retries; "
+            f"quotes {llm['exact']} exact, {llm['normalized'] + llm['fuzzy']} repaired (flagged), "
+            f"{llm['dropped']} dropped; {result.params.get('data_policy', '')}."
+        )
     if precision is not None:
         console.print(
             f"Target precision {precision:.2f}: {result.abstained} less sure suggestions left for review "
@@ -418,19 +451,36 @@ def evaluate_cmd(
     level: LevelOpt = "auto",
     context_field: ContextFieldOpt = None,
     at_least_one: AtLeastOneOpt = False,
+    coder: Annotated[
+        str | None,
+        typer.Option(
+            "--coder",
+            help="With --gold: whom to compare, 'machine' (default: the newest coding run's "
+            "suggestions), a human coder's name or gold:<set>.",
+        ),
+    ] = None,
+    between: Annotated[
+        tuple[str, str] | None,
+        typer.Option("--between", help="Agreement between two coders A B (names as for --coder)."),
+    ] = None,
+    allow_same: Annotated[
+        bool, typer.Option("--allow-same", help="Compare a coder imported from the gold file anyway.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    quiet: QuietOpt = False,
 ) -> None:
-    """Compare stored codes with gold labels, or cross-validate the learning coder (--cv K)."""
+    """Compare the machine (or --coder NAME) with gold labels, two coders (--between A B), or
+    cross-validate the learning coder (--cv K)."""
     if cv is not None:
         from simap.coding.training import learning_curve_svg
 
-        with _project(project) as proj, _progress() as bar:
+        with _project(project) as proj, progress_bar(quiet=quiet) as progress:
             curve = proj.cross_validate(
                 k=cv,
                 codebook=codebook,
                 embedder=embedder,
                 params=coder_params(level, context_field, at_least_one),
-                progress=_RichProgress(bar),
+                progress=progress,
             )
         if as_json:
             console.print_json(curve.to_json(orient="records"))
@@ -453,22 +503,32 @@ def evaluate_cmd(
                     f"Held-out scores, {int(curve['labels'].max())} labels ({cv}-fold)",
                 )
         return
-    if gold is None:
+    if between is not None:
+        with _project(project) as proj:
+            report = proj.agreement_between(between[0], between[1], codebook=codebook, min_score=min_score)
+    elif gold is None:
         raise typer.BadParameter(
-            "give --gold FILE, or --cv K to cross-validate on the human labels", param_hint="--gold"
+            "give --gold FILE, --between A B, or --cv K to cross-validate on the human labels",
+            param_hint="--gold",
         )
-    with _project(project) as proj:
-        report = proj.evaluate(
-            gold, codebook=codebook, min_score=min_score, include_suggestions=not accepted_only
-        )
-        if chart:
-            scored = proj.machine_scores_against(gold)
-            _write_reliability(
-                chart,
-                scored["score"].to_numpy(float),
-                scored["truth"].to_numpy(bool),
-                "Machine scores vs gold",
+    else:
+        with _project(project) as proj:
+            report = proj.evaluate(
+                gold,
+                coder=coder,
+                codebook=codebook,
+                min_score=min_score,
+                include_suggestions=not accepted_only,
+                allow_same=allow_same,
             )
+            if chart:
+                scored = proj.machine_scores_against(gold)
+                _write_reliability(
+                    chart,
+                    scored["score"].to_numpy(float),
+                    scored["truth"].to_numpy(bool),
+                    "Machine scores vs gold",
+                )
     if as_json:
         console.print_json(json.dumps(report.to_dict()))
         return
@@ -487,7 +547,9 @@ def _write_reliability(path: Path, score: Any, truth: Any, title: str) -> None:
 
 
 def print_agreement(report: Any) -> None:
-    table = Table(title=f"Agreement with gold ({report.n_items} ventures)")
+    for warning in report.warnings:
+        err_console.print(f"[yellow]warning:[/yellow] {warning}")
+    table = Table(title=f"{report.title} ({report.n_items} ventures)")
     for col in ("code", "support", "predicted", "precision", "recall", "F1", "kappa"):
         table.add_column(col, justify="right" if col != "code" else "left")
     for r in report.per_code.to_dict("records"):
@@ -509,7 +571,7 @@ def print_agreement(report: Any) -> None:
     )
     if report.missing:
         err_console.print(
-            f"[yellow]{len(report.missing)} gold ids are not in the project[/yellow] "
+            f"[yellow]{len(report.missing)} reference ids were not coded by the compared coder[/yellow] "
             f"(e.g. {', '.join(report.missing[:5])})"
         )
 
@@ -775,6 +837,51 @@ def db_migrate(project: ProjectOpt = DEFAULT_PROJECT_FILE) -> None:
     )
 
 
+@db_app.command("backup")
+def db_backup(
+    project: ProjectOpt = DEFAULT_PROJECT_FILE,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Backup file (default: <project>.bak-<time>).")
+    ] = None,
+) -> None:
+    """Write a consistent copy of a SQLite project (safe while the web app runs)."""
+    from simap.store.db import open_store
+
+    store = open_store(project, migrate=False)
+    try:
+        made = store.backup(out)
+    finally:
+        store.dispose()
+    if made is None:
+        console.print("[yellow]nothing to back up[/yellow]: the project is empty or missing")
+        return
+    console.print(f"[green]Backup written:[/green] {made}")
+
+
+@db_app.command("restore")
+def db_restore(
+    backup: Annotated[Path, typer.Argument(help="A file written by `simap db backup` (or a migration).")],
+    project: ProjectOpt = DEFAULT_PROJECT_FILE,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Replace the project without asking.")] = False,
+) -> None:
+    """Replace a SQLite project with a backup; the current data are kept as <file>.pre-restore-<time>.
+    Stop `simap serve` and other writers first."""
+    from simap.store.db import open_store
+
+    if not yes:
+        typer.confirm(f"Replace {project} with {backup}?", abort=True)
+    store = open_store(project, migrate=False)
+    try:
+        saved = store.restore(backup)
+        revision = store.current_revision()
+    finally:
+        store.dispose()
+    console.print(
+        f"[green]Restored[/green] {project} from {backup} (revision {revision})"
+        + (f"; the data it replaced: {saved}" if saved else "")
+    )
+
+
 # -- demo -----------------------------------------------------------------------------------
 @app.command("demo")
 def demo_cmd(
@@ -785,6 +892,7 @@ def demo_cmd(
     project: Annotated[str, typer.Option("--project", "-p")] = "demo-project/demo.db",
     embedder: Annotated[str, typer.Option("--embedder", "-e", help="Embedding backend.")] = DEFAULT_EMBEDDER,
     workers: Annotated[int, typer.Option("--workers", "-w", min=1)] = 2,
+    quiet: QuietOpt = False,
 ) -> None:
     """Import, code, map and evaluate the shipped demo corpus (or --data) end to end."""
     from simap.demo import GOLD_PATH, VENTURES_PATH
@@ -793,12 +901,12 @@ def demo_cmd(
     src = data or Path(str(VENTURES_PATH))
     gold_path = gold if gold else (Path(str(GOLD_PATH)) if data is None else None)
     Path(project).parent.mkdir(parents=True, exist_ok=True)
-    with _project(project) as proj, _progress() as bar:
+    with _project(project) as proj, progress_bar(quiet=quiet) as progress:
         stats = proj.import_path(src)
         console.print(
             f"[green]Imported[/green] {stats.total} ventures from {src} ({stats.segments} new sentences)"
         )
-        result = proj.code(embedder=embedder, workers=workers, progress=_RichProgress(bar))
+        result = proj.code(embedder=embedder, workers=workers, progress=progress)
         console.print(
             f"[green]Coded[/green] {result.ventures} ventures with {result.coder} in {result.seconds:.1f}s"
         )
@@ -814,6 +922,7 @@ def demo_cmd(
 
 # Stage packages add their own commands: each `simap/<stage>/commands.py` has `register(app)`.
 EXTENSIONS = (
+    "simap.store.commands",
     "simap.review.commands",
     "simap.maps.commands",
     "simap.discover.commands",

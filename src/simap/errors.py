@@ -88,6 +88,13 @@ class MigrationError(SimapError):
     exit_code = 5
 
 
+class Conflict(SimapError):
+    """A write based on a stale view: someone changed the data since it was read (HTTP 409)."""
+
+    exit_code = 7
+    http_status = 409
+
+
 class PermissionDenied(SimapError):
     exit_code = 6
     http_status = 403

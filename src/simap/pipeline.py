@@ -43,6 +43,7 @@ class CodeResult:
     seconds: float
     params: dict[str, Any] = field(default_factory=dict)
     abstained: int = 0
+    stats: dict[str, Any] = field(default_factory=dict)
 
 
 class Project:
@@ -185,11 +186,13 @@ class Project:
         if ventures.empty:
             raise NotFound("this project has no ventures to code.", hint="run `simap import FILE` first")
         version = repo.save_codebook(self.store, book, actor=self.actor)
+        repo.mark_interrupted_runs(self.store)  # runs of killed processes are not "running"
         ids = ventures["id"].tolist()
         corpus = None
         if embedder == "tfidf":
             corpus = repo.load_segments(self.store)["text"].tolist()
         progress("load model", 0, 1)
+        machine: Any
         if coder == "supervised":
             from simap.coding.training import load_trained
 
@@ -206,15 +209,11 @@ class Project:
             )
             coder_key = machine.key
         else:
-            from simap.coding import coders
-
-            coders.get(coder)  # an unknown name lists the valid ones
-            raise InvalidInput(
-                f"coder {coder!r} cannot code a whole project.",
-                field="coder",
-                hint="use 'zeroshot' or 'supervised'",
-            )
+            machine = self.make_registered_coder(coder, book, coder_params)
+            coder_key = machine.key
         progress("load model", 1, 1)
+        if hasattr(machine, "progress"):
+            machine.progress = progress
         precision_cut: dict[str, float] | None = None
         if precision is not None:
             if not hasattr(machine, "precision_thresholds"):
@@ -245,8 +244,13 @@ class Project:
                 chunk = ids[i : i + batch_ventures]
                 segments = repo.load_segments(self.store, chunk)
                 n_segments += len(segments)
-                context = ventures[ventures["id"].isin(set(chunk))] if coder == "supervised" else None
-                parts.append(predict_parallel(machine, segments, workers=workers, ventures=context))
+                if getattr(machine, "needs_documents", False):
+                    # a coder that reads whole texts (the LLM coder) runs its own concurrency
+                    documents = repo.load_documents(self.store, chunk)
+                    parts.append(machine.predict(segments, documents=documents))
+                else:
+                    context = ventures[ventures["id"].isin(set(chunk))] if coder == "supervised" else None
+                    parts.append(predict_parallel(machine, segments, workers=workers, ventures=context))
                 progress("code", min(i + batch_ventures, len(ids)), len(ids))
             suggestions = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
             if precision_cut is not None and len(suggestions):
@@ -271,6 +275,8 @@ class Project:
                 "present_min_score": DEFAULT_MIN_SCORE,
                 codebook_versions.PRESENT_KEY: codebook_versions.present_snapshot(suggestions),
             }
+            if hasattr(machine, "run_stats"):
+                stats["coder"] = machine.run_stats()
             repo.finish_run(self.store, run_id, stats=stats)
             codebook_versions.set_working(self.store, version)
         except BaseException as exc:
@@ -288,7 +294,38 @@ class Project:
             coder=coder_key,
             seconds=seconds,
             params=params,
+            stats=stats,
         )
+
+    def make_registered_coder(
+        self, coder: str, codebook: Codebook, coder_params: dict[str, Any] | None = None
+    ) -> Any:
+        """A coder of the registry (other than zeroshot and supervised) made for this project and
+        fitted to ``codebook``: its factory gets the project's store (settings, cache) and the params."""
+        from simap.coding import coders
+
+        factory = coders.get(coder)  # an unknown name lists the valid ones
+        return factory(store=self.store, **(coder_params or {})).fit(codebook)
+
+    def estimate_code(
+        self,
+        *,
+        codebook: str | Codebook = cb.DEFAULT_CODEBOOK,
+        coder: str = "llm",
+        coder_params: dict[str, Any] | None = None,
+    ) -> Any:
+        """What coding every venture would cost with ``coder`` (a coder with ``estimate``, e.g. llm),
+        without running it; cached answers count as free."""
+        book = codebook if isinstance(codebook, Codebook) else cb.load(codebook)
+        ventures = repo.load_ventures(self.store)
+        if ventures.empty:
+            raise NotFound("this project has no ventures to code.", hint="run `simap import FILE` first")
+        machine = self.make_registered_coder(coder, book, coder_params)
+        if not hasattr(machine, "estimate"):
+            raise InvalidInput(
+                f"coder {coder!r} has no cost estimate.", field="coder", hint="use --coder llm"
+            )
+        return machine.estimate(repo.load_segments(self.store), repo.load_documents(self.store))
 
     # -- human codes and learning -----------------------------------------------------------
     def import_codes(
@@ -535,6 +572,11 @@ class Project:
             "params": run.params if run else {},
             "run_id": run.id if run else None,
             "coded_at": run.finished_at.isoformat(timespec="seconds") if run and run.finished_at else None,
+            **(
+                {"LLM data policy": run.params["data_policy"]}
+                if run and isinstance(run.params, dict) and run.params.get("data_policy")
+                else {}
+            ),
             "min_score": min_score,
             "include_suggestions": include_suggestions,
             "database": self.store.url.split("@")[-1],
@@ -618,11 +660,24 @@ class Project:
         self,
         gold_path: str | Path,
         *,
+        coder: str | None = None,
         codebook: str | Codebook | None = None,
         min_score: float = DEFAULT_MIN_SCORE,
         include_suggestions: bool = True,
+        allow_same: bool = False,
     ) -> Any:
-        from simap.review.agreement import compare, load_gold
+        """Agreement of a coder with the gold labels of ``gold_path``.
+
+        ``coder``: ``None`` or ``"machine"`` for the newest coding run's suggestions (present from
+        ``min_score``), a human coder's name for that coder's accepted codes, ``"gold:<set>"`` for
+        a stored gold set. The project's merged map codes are never compared: they include the
+        human decisions, so a gold file imported as a coder would agree with itself.
+
+        Refuses (unless ``allow_same``) when the compared coder was imported from the gold file
+        itself, and warns when its decisions equal the gold on every venture.
+        """
+        from simap.review.agreement import compare, identical, load_gold
+        from simap.review.reliability import MACHINE, coder_codes, coder_label, coder_names
 
         book = self.current_codebook(codebook)
         gold = load_gold(gold_path)
@@ -634,13 +689,98 @@ class Project:
                 field="codes",
                 hint="evaluate with the codebook the gold labels were made with",
             )
-        pred = self.present_codes(codebook=book, min_score=min_score, include_suggestions=include_suggestions)
+        name = coder or MACHINE
+        if name != MACHINE and name not in (known := coder_names(self.store)):
+            raise NotFound(
+                f"there is no coder {name!r} in this project.",
+                hint=f"use one of {', '.join(known) or 'machine (after `simap code`)'}",
+            )
+        pred = coder_codes(
+            self.store, book, name, min_score=min_score if include_suggestions else 1.01, ids=list(gold)
+        )
+        label = coder_label(self.store, name)
+        if not allow_same and name != MACHINE and _imported_from(self.store, name, gold_path):
+            raise InvalidInput(
+                f"coder {name!r} was imported from the gold file itself, so it agrees with it "
+                "perfectly by construction.",
+                source=str(gold_path),
+                field="coder",
+                hint="compare the machine (leave out --coder) or another coder; to compare two coders "
+                "use `simap evaluate --between A B`",
+            )
         report = compare(gold, pred, book.ids())
         if report.n_items == 0:
             raise InvalidInput(
-                f"none of the {len(gold)} gold ids are ventures of this project.",
+                f"none of the {len(gold)} gold ids were coded by {label}.",
                 source=str(gold_path),
                 field="id",
-                hint="import the ventures the gold file labels",
+                hint="import the ventures the gold file labels and run `simap code`",
+            )
+        report.reference = f"gold file {Path(gold_path).name}"
+        report.compared = label
+        if identical(gold, pred):
+            report.warnings.append(
+                f"{label} makes exactly the gold's decisions on all {report.n_items} ventures: "
+                "are they the same data?"
             )
         return report
+
+    def agreement_between(
+        self,
+        a: str,
+        b: str,
+        *,
+        codebook: str | Codebook | None = None,
+        min_score: float = DEFAULT_MIN_SCORE,
+    ) -> Any:
+        """Agreement of coder ``b`` with coder ``a`` on the ventures both coded
+        (``simap evaluate --between A B``); names as in :meth:`evaluate`."""
+        from simap.review.agreement import identical
+        from simap.review.reliability import _pair, agreement, coder_label
+
+        book = self.current_codebook(codebook)
+        report = agreement(self.store, book, a, b, min_score=min_score)
+        if report.n_items == 0:
+            raise InvalidInput(
+                f"{a!r} and {b!r} have no venture in common.",
+                field="between",
+                hint="pick two coders who coded the same ventures",
+            )
+        report.reference = coder_label(self.store, a)
+        report.compared = coder_label(self.store, b)
+        ca, cb_, common = _pair(self.store, book, a, b, min_score, None)
+        if identical({v: ca[v] for v in common}, {v: cb_[v] for v in common}):
+            report.warnings.append(
+                f"{a} and {b} make exactly the same decisions on all {report.n_items} ventures: "
+                "are they the same data?"
+            )
+        return report
+
+
+def _imported_from(store: Store, coder: str, gold_path: str | Path) -> bool:
+    """True when ``coder``'s codes were imported (``simap import-codes``) from ``gold_path``,
+    or from a file with the same content."""
+    import hashlib
+
+    from sqlalchemy import select
+
+    from simap.store.schema import Event
+
+    with store.engine.connect() as conn:
+        after = conn.execute(
+            select(Event.after)
+            .where(Event.actor == coder, Event.action == "human_codes_imported")
+            .order_by(Event.id.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+    source = (after or {}).get("source")
+    if not source:
+        return False
+    gold, src = Path(gold_path), Path(source)
+    try:
+        if src.resolve() == gold.resolve():
+            return True
+        digest = lambda p: hashlib.sha256(p.read_bytes()).hexdigest()  # noqa: E731
+        return src.is_file() and digest(src) == digest(gold)
+    except OSError:
+        return False

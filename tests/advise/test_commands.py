@@ -18,7 +18,7 @@ runner = CliRunner()
 def invoke(*args: str) -> str:
     result = runner.invoke(app, list(args), catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    return result.output
+    return result.stdout  # progress bars go to stderr
 
 
 def test_advise_solutions_and_questionnaire(tmp_path: Path) -> None:

@@ -96,7 +96,7 @@ def trained(project_path: Path):
     proj.import_path(Path(str(VENTURES_PATH)))
     proj.code(embedder="fake")
     proj.import_codes(Path(str(GOLD_PATH)), coder="gold")
-    proj.train(embedder="fake", params={"folds": 3})
+    proj.train(embedder="fake", params={"folds": 3, "calibrate": True})
     yield proj
     proj.close()
 
@@ -128,6 +128,19 @@ def test_trained_coder_is_calibrated_and_codes_to_a_target_precision(trained: Pr
     assert run_params["precision_target"] == 0.8 and set(run_params["precision_thresholds"]) == set(
         trained.current_codebook().ids()
     )
+
+
+def test_decision_scores_by_default_with_calibration_data(project_path: Path) -> None:
+    from simap.coding.training import load_trained
+
+    with Project.open(project_path) as proj:
+        proj.import_path(Path(str(VENTURES_PATH)))
+        proj.code(embedder="fake")
+        proj.import_codes(Path(str(GOLD_PATH)), coder="gold")
+        proj.train(embedder="fake", params={"folds": 3})
+        coder, _ = load_trained(proj.store, proj.current_codebook())
+        assert getattr(coder, "calibration_", None) is None and coder.oof_scores_ is not None
+        assert proj.code(coder="supervised", precision=0.8).abstained >= 0
 
 
 def test_precision_needs_a_calibrated_coder(project_path: Path) -> None:

@@ -90,10 +90,11 @@ def test_stacked_coder_is_the_prior_without_labels_and_moves_with_them(tiny_code
     seg = segment_documents(DOCS)
     labels = labels_for(TRUTH, tiny_codebook.ids())
     zero = ZeroShotCoder(fake_embedder).fit(tiny_codebook).predict(seg)
-    none = SupervisedCoder(fake_embedder).fit(tiny_codebook, segments=seg, labels=labels.iloc[0:0])
-    assert none.method == "stack"
+    none = SupervisedCoder(fake_embedder, method="stack").fit(
+        tiny_codebook, segments=seg, labels=labels.iloc[0:0]
+    )
     pd.testing.assert_frame_equal(none.predict(seg), zero)
-    coder = SupervisedCoder(fake_embedder, folds=2, stack_l2=0.01).fit(
+    coder = SupervisedCoder(fake_embedder, method="stack", folds=2, stack_l2=0.01).fit(
         tiny_codebook, segments=seg, labels=labels
     )
     assert coder.n_labels_ == 8 and coder.cv_["folds"] == 2 and "pooled_f1" in coder.cv_
@@ -106,6 +107,27 @@ def test_stacked_coder_is_the_prior_without_labels_and_moves_with_them(tiny_code
     }
     assert got == {(v, c) for v, cs in TRUTH.items() for c in cs}
     assert coder.get_params()["method"] == "stack"
+
+
+def test_blend_is_the_prior_without_enough_labels_and_learns_with_them(tiny_codebook, fake_embedder) -> None:
+    seg = segment_documents(DOCS)
+    labels = labels_for(TRUTH, tiny_codebook.ids())
+    zero = ZeroShotCoder(fake_embedder).fit(tiny_codebook).predict(seg)
+    default = SupervisedCoder(fake_embedder)
+    assert default.method == "blend"
+    few = default.fit(tiny_codebook, segments=seg, labels=labels)
+    assert few.blend_ == {}  # 3 positives < blend_min_positives: the zero-shot decision
+    pd.testing.assert_frame_equal(
+        few.predict(seg)[["venture_id", "code_id"]], zero[["venture_id", "code_id"]]
+    )
+    assert ((few.predict(seg)["score"] >= 0.5) == (zero["score"] >= 0.5)).all()
+    coder = SupervisedCoder(fake_embedder, folds=2, blend_min_positives=2).fit(
+        tiny_codebook, segments=seg, labels=labels
+    )
+    assert set(coder.blend_) and coder.cv_["folds"] == 2 and coder.oof_scores_.shape == (8, 2)
+    out = coder.predict(seg)
+    assert len(out) == 16 and out["score"].between(0, 1).all() and out["evidence"].map(len).gt(0).all()
+    assert coder.get_params()["blend_min_positives"] == 2
 
 
 def test_retrain_method_and_hard_negatives(tiny_codebook, fake_embedder) -> None:

@@ -47,3 +47,74 @@ def test_load_gold_errors_name_line_and_field(tmp_path: Path) -> None:
     path.write_text("{not json\n")
     with pytest.raises(InvalidInput, match="line 1"):
         load_gold(path)
+
+
+# -- evaluate against gold: what is compared (issue 12 item 2) ------------------------------------
+@pytest.fixture
+def gold_imported(tmp_path: Path):
+    from simap.demo import GOLD_PATH, VENTURES_PATH
+    from simap.pipeline import Project
+
+    proj = Project.open(tmp_path / "p.db")
+    proj.import_path(Path(str(VENTURES_PATH)))
+    proj.code(embedder="fake")
+    proj.import_codes(Path(str(GOLD_PATH)), coder="gold")  # the gold file, imported as a coder
+    yield proj, Path(str(GOLD_PATH))
+    proj.close()
+
+
+def test_evaluate_compares_the_machine_not_the_imported_gold(gold_imported) -> None:
+    proj, gold = gold_imported
+    rep = proj.evaluate(gold)
+    assert rep.compared.startswith("machine suggestions (zeroshot:fake")
+    assert rep.reference == "gold file gold.jsonl"
+    assert rep.pooled["kappa"] < 0.99  # before: 1.000, the gold agreeing with itself
+    assert rep.warnings == []
+    assert rep.to_dict()["compared"] == rep.compared
+
+
+def test_evaluate_refuses_a_coder_imported_from_the_gold_file(gold_imported, tmp_path: Path) -> None:
+    proj, gold = gold_imported
+    with pytest.raises(InvalidInput, match="imported from the gold file"):
+        proj.evaluate(gold, coder="gold")
+    copy = tmp_path / "copy.jsonl"  # same content under another name: still the same data
+    copy.write_bytes(gold.read_bytes())
+    with pytest.raises(InvalidInput, match="imported from the gold file"):
+        proj.evaluate(copy, coder="gold")
+    rep = proj.evaluate(gold, coder="gold", allow_same=True)
+    assert rep.pooled["kappa"] == 1.0 and "same data" in rep.warnings[0]
+
+
+def test_evaluate_unknown_coder_lists_the_known_ones(gold_imported) -> None:
+    from simap.errors import NotFound
+
+    proj, gold = gold_imported
+    with pytest.raises(NotFound, match="gold"):
+        proj.evaluate(gold, coder="nobody")
+
+
+def test_evaluate_between_two_coders(gold_imported) -> None:
+    proj, _ = gold_imported
+    rep = proj.agreement_between("gold", "machine")
+    assert rep.reference == "coder 'gold'" and rep.compared.startswith("machine suggestions")
+    assert rep.n_items >= 35 and rep.pooled["kappa"] < 0.99
+    with pytest.raises(InvalidInput, match="twice"):
+        proj.agreement_between("gold", "gold")
+
+
+def test_cli_evaluate_says_what_it_compares(gold_imported) -> None:
+    from typer.testing import CliRunner
+
+    from simap.cli import app
+
+    proj, gold = gold_imported
+    db = str(proj.store.path)
+    runner = CliRunner()
+    out = runner.invoke(app, ["evaluate", "-p", db, "--gold", str(gold)], catch_exceptions=False)
+    assert out.exit_code == 0, out.output
+    assert "Agreement of machine suggestions" in " ".join(out.output.split())
+    out = runner.invoke(app, ["evaluate", "-p", db, "--between", "gold", "machine", "--json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)["reference"] == "coder 'gold'"
+    out = runner.invoke(app, ["evaluate", "-p", db, "--gold", str(gold), "--coder", "gold"])
+    assert out.exit_code != 0 and "imported from the gold file" in str(out.exception)

@@ -29,7 +29,7 @@ def test_users_roles_and_passwords(store) -> None:
         accounts.add_user(store, "ana", "a long password", role="viewer")
     with pytest.raises(InvalidInput, match="role must be one of"):
         accounts.add_user(store, "bob", "a long password", role="boss")
-    with pytest.raises(InvalidInput, match="at least 8"):
+    with pytest.raises(InvalidInput, match="at least 12"):
         accounts.add_user(store, "bob", "short", role="viewer")
     with pytest.raises(InvalidInput, match="username"):
         accounts.add_user(store, "Bob Smith", "a long password", role="viewer")

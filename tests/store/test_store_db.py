@@ -186,3 +186,22 @@ def test_embedding_cache_roundtrip(store) -> None:
     cache.put_many("model", {"h1": vec})
     got = cache.get_many("model", ["h1", "h2"])
     assert list(got) == ["h1"] and np.array_equal(got["h1"], vec)
+
+
+def test_runs_of_killed_processes_are_marked_interrupted(store) -> None:
+    import subprocess
+    import sys
+
+    from simap.store.schema import Run
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a process that no longer exists, as after kill -9
+    dead = repo.start_run(store, kind="code", codebook_version=None, model="m", params={})
+    alive = repo.start_run(store, kind="code", codebook_version=None, model="m", params={})
+    with store.session() as s, s.begin():
+        s.get(Run, dead).stats = {**s.get(Run, dead).stats, "pid": gone.pid}
+    assert repo.mark_interrupted_runs(store) == [dead]
+    assert repo.get_run(store, dead).status == "interrupted"
+    assert repo.get_run(store, alive).status == "running"  # this process is alive
+    repo.finish_run(store, alive, stats={"n": 1})
+    assert repo.get_run(store, alive).stats == {"n": 1}

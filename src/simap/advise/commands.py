@@ -82,7 +82,13 @@ def _print_diagnosis(d: Any) -> None:
             cells = []
             for s in rec.support:
                 cells += [f"{s.n_both}/{s.n_barrier}", "–" if s.lift is None else f"{s.lift:.1f}"]
-            flag = "recommended" if rec.recommended else ("you use it" if rec.already_used else "")
+            flag = (
+                "recommended"
+                if rec.recommended
+                else "to explore"
+                if rec.to_explore
+                else ("you use it" if rec.already_used else "")
+            )
             table.add_row(f"{rec.code_id} {rec.name}", *cells, flag)
         console.print(table)
     if d.peers:
@@ -212,6 +218,26 @@ def register(app: typer.Typer) -> None:
         ] = None,
         out: OutOpt = None,
         min_score: MinScoreOpt = DEFAULT_MIN_SCORE,
+        text_min_score: Annotated[
+            float | None,
+            typer.Option(
+                "--text-min-score",
+                min=0.0,
+                max=1.0,
+                help="A code of your own text counts from this score (default: per embedder, "
+                "chosen on the diagnose bench).",
+            ),
+        ] = None,
+        max_text_codes: Annotated[
+            int | None,
+            typer.Option(
+                "--max-text-codes", min=0, help="Claim at most this many codes of your text (0: no cap)."
+            ),
+        ] = None,
+        embedder: Annotated[
+            str | None,
+            typer.Option("--embedder", "-e", help="Code the text with this backend (default: the map's)."),
+        ] = None,
         codebook: Annotated[
             str | None,
             typer.Option(
@@ -219,6 +245,7 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
         as_json: JsonOpt = False,
+        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar (stderr).")] = False,
     ) -> None:
         """Diagnose a venture: its barriers, principles and challenges with evidence, the principles peers
         use against the same barriers, peers in other contexts, and consulting solutions."""
@@ -232,7 +259,9 @@ def register(app: typer.Typer) -> None:
                 raise NotFound(f"text file {text_file} does not exist.")
             text = text_file.read_text(encoding="utf-8")
         answer_data = load_answers(answers) if answers is not None else None
-        with _open(project) as proj:
+        from simap.progress import progress_bar
+
+        with _open(project) as proj, progress_bar(quiet=quiet) as progress:
             result = diagnose(
                 proj,
                 text,
@@ -242,7 +271,11 @@ def register(app: typer.Typer) -> None:
                 sectors=sector or None,
                 venture_id=venture,
                 min_score=min_score,
+                embedder=embedder,
+                text_min_score=text_min_score,
+                max_text_codes=max_text_codes,
                 codebook=codebook,
+                progress=progress,
             )
         if as_json:
             typer.echo(result.model_dump_json(indent=2))

@@ -5,21 +5,40 @@ but keeps the map index and the fitted coder between calls (a web server holds o
 build it again after the project is re-coded or reviewed.
 
 The description (and the free-text questionnaire answers) are coded with the project's own
-zero-shot coder, fitted with the parameters of the project's latest coding run, so a venture is
-read exactly as the ventures of the map were. Questionnaire answers map to codes through the
+zero-shot coder, fitted with the parameters of the project's latest coding run. A founder's own
+words are not a registry blurb, though: first person, spoken, several sentences about one
+venture. So the free text is read differently (measured on ``bench/diagnose_quality.py``): its
+coder is fitted on the codebook plus first-person example sentences (``founder_voice.yaml``);
+every sentence is scored as written and in a normalised third-person voice
+(:mod:`simap.advise.voice`; a code keeps the better reading); and with the text defaults
+(``TEXT_DEFAULTS``) a code of the text counts as present from a lower score than on the map, and at
+most a few codes are claimed (the rest are listed as *possible*). A venture of the map diagnosed by
+its id is read exactly as the map reads it. Questionnaire answers map to codes through the
 questionnaire's rules (:mod:`simap.advise.questionnaire`).
+
+A principle is *recommended* only when a peer shown in the diagnosis uses it against the same
+barrier and the map quotes its evidence; a top-ranked principle without such a peer is listed
+as *to explore*.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from simap.advise.landscape import AdviceIndex
-from simap.advise.models import CodeEvidence, Diagnosis, Evidence
+from simap.advise.models import (
+    CodeEvidence,
+    Diagnosis,
+    Evidence,
+    PeerVenture,
+    PrincipleRecommendation,
+)
 from simap.advise.questionnaire import (
     Questionnaire,
     context_answers,
@@ -36,6 +55,16 @@ from simap.errors import InvalidInput
 POSSIBLE_MIN = 0.25
 """Codes scoring from here to ``min_score`` are listed as *possible* (never claimed as present)."""
 MAX_POSSIBLE = 4
+TEXT_DEFAULTS: dict[str, dict[str, float]] = {
+    "static": {"min_score": 0.25, "max_codes": 3},
+    "minilm": {"min_score": 0.425, "max_codes": 5},
+}
+"""Per embedding backend: from which score a code of the venture's own text counts as present, and
+how many codes of the text are claimed at most. Chosen as the best F2 (recall weighted twice) in
+``bench/diagnose_quality.py --grid``: static on the ``tune`` texts; minilm on ``tune`` + ``heldout``
+(its tune-only choice, 0.5 / 3, fell to 0.586 held-out recall). The ``fresh`` texts only measure.
+Backends not listed read the text with the map's ``min_score`` and ``TEXT_FALLBACK_MAX_CODES``."""
+TEXT_FALLBACK_MAX_CODES = 4
 _CODER_PARAMS = ("units", "C", "cue_weight", "threshold", "evidence_k")
 _QUERY_ID = "__query__"
 
@@ -51,12 +80,26 @@ class Advisor:
         min_score: float = DEFAULT_MIN_SCORE,
         embedder: str | None = None,
         form: Questionnaire | None = None,
+        text_min_score: float | None = None,
+        max_text_codes: int | None = None,
+        voice: bool = True,
+        founder_examples: bool = True,
     ) -> None:
+        """``text_min_score``: from which score a code of the free text counts as present;
+        ``max_text_codes``: how many codes of the free text are claimed at most (0: no cap); both
+        default to ``TEXT_DEFAULTS`` of the embedder. ``voice``: also read each sentence in the
+        third person (:mod:`simap.advise.voice`). ``founder_examples``: fit the coder of the free text on
+        the codebook plus first-person example sentences (``founder_voice.yaml``)."""
         self.project = project
         self.codebook = project.current_codebook(codebook)
         self.min_score = float(min_score)
         self.embedder = embedder
         self.form = form or questionnaire()
+        self._text_min_score = text_min_score
+        self._max_text_codes = max_text_codes
+        self.voice = voice
+        self.founder_examples = founder_examples
+        self._text_coder: Any = None
         self._index: AdviceIndex | None = None
         self._coder: Any = None
 
@@ -69,32 +112,70 @@ class Advisor:
         return self._index
 
     # -- coding the venture's own text ------------------------------------------------------
+    def _text_defaults(self) -> dict[str, float]:
+        name = str(getattr(getattr(self.text_coder(), "embedder", None), "name", "") or "")
+        return TEXT_DEFAULTS.get(name, {})
+
+    @property
+    def text_min_score(self) -> float:
+        """From which score a code of the venture's own text counts as present."""
+        if self._text_min_score is not None:
+            return float(self._text_min_score)
+        return float(self._text_defaults().get("min_score", self.min_score))
+
+    @property
+    def max_text_codes(self) -> int:
+        """How many codes of the venture's own text are claimed at most (0: no cap)."""
+        if self._max_text_codes is not None:
+            return int(self._max_text_codes)
+        return int(self._text_defaults().get("max_codes", TEXT_FALLBACK_MAX_CODES))
+
     def coder(self) -> Any:
         """The project's zero-shot coder, fitted as in its latest coding run of this codebook."""
         if self._coder is None:
-            meta = self.project.report_meta(self.codebook, self.min_score, True)
-            params: dict[str, Any] = dict(meta.get("params") or {})
-            run_embedder = str(params.get("embedder") or "").split(":")[0] or None
-            name = self.embedder or run_embedder or "static"
-            same = name == run_embedder
-            emb_params = params.get("embedder_params") if same else None
-            coder_params = {k: params[k] for k in _CODER_PARAMS if same and k in params}
-            corpus = None
-            if name == "tfidf":
-                from simap.store import repo
-
-                corpus = repo.load_segments(self.project.store)["text"].tolist()
-            self._coder = self.project.make_coder(
-                self.codebook,
-                embedder=name,
-                embedder_params=dict(emb_params) if isinstance(emb_params, dict) else None,
-                corpus=corpus,
-                **coder_params,
-            )
+            self._coder = self._fit_coder(self.codebook)
         return self._coder
 
-    def code_text(self, texts: Mapping[str, str]) -> list[CodeEvidence]:
-        """Code ``{field: text}`` (e.g. the description and free-text answers) with the coder."""
+    def text_coder(self) -> Any:
+        """The coder of the venture's own words: as :meth:`coder`, fitted on the codebook plus the
+        founder-voice sentences of :mod:`simap.advise.voice` (when ``founder_examples``)."""
+        if not self.founder_examples:
+            return self.coder()
+        if self._text_coder is None:
+            from simap.advise.voice import with_founder_examples
+
+            book = with_founder_examples(self.codebook)
+            self._text_coder = self.coder() if book is self.codebook else self._fit_coder(book)
+        return self._text_coder
+
+    def _fit_coder(self, book: Codebook) -> Any:
+        meta = self.project.report_meta(self.codebook, self.min_score, True)
+        params: dict[str, Any] = dict(meta.get("params") or {})
+        run_embedder = str(params.get("embedder") or "").split(":")[0] or None
+        name = self.embedder or run_embedder or "static"
+        same = name == run_embedder
+        emb_params = params.get("embedder_params") if same else None
+        coder_params = {k: params[k] for k in _CODER_PARAMS if same and k in params}
+        corpus = None
+        if name == "tfidf":
+            from simap.store import repo
+
+            corpus = repo.load_segments(self.project.store)["text"].tolist()
+        return self.project.make_coder(
+            book,
+            embedder=name,
+            embedder_params=dict(emb_params) if isinstance(emb_params, dict) else None,
+            corpus=corpus,
+            **coder_params,
+        )
+
+    def code_text(self, texts: Mapping[str, str], *, free_text: bool = True) -> list[CodeEvidence]:
+        """Code ``{field: text}`` (e.g. the description and free-text answers) with the coder.
+
+        ``free_text``: the venture's own words, read with the text defaults (third-person reading,
+        ``text_min_score``, ``max_text_codes``); else (a venture of the map) exactly as the map
+        reads it (``min_score``, no cap).
+        """
         from simap.ingest.segment import segment_documents
 
         docs = pd.DataFrame(
@@ -106,8 +187,13 @@ class Advisor:
         segments = segment_documents(docs)
         if segments.empty:
             return []
-        suggestions = self.coder().predict(segments)
+        coder = self.text_coder() if free_text else self.coder()
+        suggestions = self._suggest(coder, segments, voice=self.voice and free_text)
         prompts = {q.id: " ".join(q.prompt.split()) for q in self.form.questions}
+        threshold = self.text_min_score if free_text else self.min_score
+        cap = self.max_text_codes if free_text else 0
+        ranked = suggestions.sort_values("score", ascending=False, kind="stable")
+        claimed = set(ranked[ranked["score"] >= threshold]["code_id"].astype(str).head(cap or None))
         out: list[CodeEvidence] = []
         for rec in suggestions.to_dict("records"):
             code = self.codebook.code(str(rec["code_id"]))
@@ -115,7 +201,7 @@ class Advisor:
             items = []
             for i, item in enumerate(rec["evidence"] or []):
                 item_score = float(item.get("score") or 0.0)
-                if i > 0 and item_score < self.min_score:
+                if i > 0 and item_score < threshold:
                     continue
                 phrase = item.get("phrase")
                 fld = str(item.get("field"))
@@ -138,12 +224,37 @@ class Advisor:
                     kind=code.kind,
                     name=code.name,
                     score=min(1.0, max(0.0, score)),
-                    present=score >= self.min_score,
+                    present=code.id in claimed,
                     sources=["text"],
                     evidence=items,
                 )
             )
         return out
+
+    @staticmethod
+    def _suggest(coder: Any, segments: pd.DataFrame, *, voice: bool) -> pd.DataFrame:
+        """The coder's suggestions for the sentences, read as written and (``voice``) in the third person."""
+        if not voice or not hasattr(coder, "score_segments"):
+            return coder.predict(segments)
+        from simap.advise.voice import third_person
+        from simap.coding.zeroshot import aggregate, sigmoid
+
+        seg = segments.reset_index(drop=True)
+        z, p_start, p_end = coder.score_segments(seg)
+        spoken = [third_person(t) for t in seg["text"].astype(str)]
+        changed = np.flatnonzero([a != b for a, b in zip(spoken, seg["text"].astype(str), strict=True)])
+        if len(changed):
+            other = seg.iloc[changed].assign(text=[spoken[i] for i in changed]).reset_index(drop=True)
+            z2, _, _ = coder.score_segments(other)
+            better = z2 > z[changed]
+            rows, cols = np.nonzero(better)
+            z[changed[rows], cols] = z2[rows, cols]
+            # the third-person reading won: quote the founder's whole sentence (no phrase offsets)
+            lengths = seg["text"].astype(str).str.len().to_numpy()
+            p_start[changed[rows], cols] = 0
+            p_end[changed[rows], cols] = lengths[changed[rows]]
+        score = sigmoid(z - coder.thresholds())
+        return aggregate(seg, z, score, coder.code_ids_, coder.evidence_k, p_start, p_end)
 
     # -- the diagnosis ----------------------------------------------------------------------
     def diagnose(
@@ -183,7 +294,7 @@ class Advisor:
                 field="text",
                 hint="pass --text/--text-file, --answers FILE or --venture ID",
             )
-        coded = self.code_text(texts)
+        coded = self.code_text(texts, free_text=venture_id is None)
         answered = score_answers(answers, codebook=self.codebook, form=self.form) if answers else []
         codes = _merge(coded, answered, self.min_score)
         diagnosis = self._assemble(
@@ -195,6 +306,9 @@ class Advisor:
             exclude=exclude,
             n_peers=n_peers,
         )
+        if venture_id is None and coded:
+            diagnosis.text_min_score = self.text_min_score
+            diagnosis.max_text_codes = self.max_text_codes
         return diagnosis
 
     def _assemble(
@@ -239,6 +353,17 @@ class Advisor:
         peers = find_peers(
             index, focus, chosen, countries=countries, sectors=sectors, k=n_peers, exclude=exclude
         )
+        recs, peers = _back_with_peers(
+            index, recs, peers, focus, countries=countries, sectors=sectors, exclude=exclude, k=n_peers
+        )
+        chosen = [r.code_id for r in recs if r.recommended]
+        explore = [r.code_id for r in recs if r.to_explore]
+        if explore:
+            notes.append(
+                f"{', '.join(explore)} rank among the principles used against {', '.join(focus)}, but no "
+                "peer on this map shows one with a quoted piece of evidence, so they are listed to explore, "
+                "not recommended."
+            )
         if len(peers) < n_peers and focus:
             others = [r.code_id for r in recs if r.code_id not in chosen]
             more = find_peers(
@@ -289,6 +414,57 @@ class Advisor:
         return diagnosis
 
 
+def _quoted(peer: PeerVenture) -> bool:
+    ev = peer.principle_evidence
+    return ev is not None and bool(ev.text.strip())
+
+
+def _back_with_peers(
+    index: AdviceIndex,
+    recs: list[PrincipleRecommendation],
+    peers: list[PeerVenture],
+    focus: list[str],
+    *,
+    countries: list[str],
+    sectors: list[str],
+    exclude: list[int],
+    k: int,
+) -> tuple[list[PrincipleRecommendation], list[PeerVenture]]:
+    """Keep a principle *recommended* only when a shown peer uses it with a quote.
+
+    A recommended principle with no such peer among ``peers`` gets one from the map when there is
+    one (in place of a peer whose principle another peer already shows, so at most ``k`` peers);
+    otherwise it is demoted to *to explore*.
+    """
+    peers = list(peers)
+    out: list[PrincipleRecommendation] = []
+    for rec in recs:
+        if not rec.recommended or any(p.principle == rec.code_id and _quoted(p) for p in peers):
+            out.append(rec)
+            continue
+        shown = exclude + [index.row_of[p.venture_id] for p in peers]
+        found = [
+            p
+            for p in find_peers(
+                index, focus, [rec.code_id], countries=countries, sectors=sectors, k=k, exclude=shown
+            )
+            if _quoted(p)
+        ]
+        if found and len(peers) >= k:
+            counts = Counter(p.principle for p in peers)
+            spare = next((i for i in range(len(peers) - 1, -1, -1) if counts[peers[i].principle] > 1), None)
+            if spare is None:
+                found = []
+            else:
+                del peers[spare]
+        if found:
+            peers.append(found[0])
+            out.append(rec)
+        else:
+            out.append(rec.model_copy(update={"recommended": False, "to_explore": True}))
+    return out, peers
+
+
 def _merge(coded: list[CodeEvidence], answered: list[CodeEvidence], min_score: float) -> list[CodeEvidence]:
     """One CodeEvidence per code: the higher score, both sources' evidence (stronger source first)."""
     merged: dict[str, CodeEvidence] = {c.code_id: c for c in coded}
@@ -334,16 +510,38 @@ def diagnose(
     venture_id: str | None = None,
     min_score: float = DEFAULT_MIN_SCORE,
     embedder: str | None = None,
+    text_min_score: float | None = None,
+    max_text_codes: int | None = None,
     codebook: str | Codebook | None = None,
+    progress: Any = None,
 ) -> Diagnosis:
     """Diagnose a venture from its description and/or questionnaire answers against ``project``'s map.
 
     Returns its barriers, principles and challenges with evidence, the principles that peers use
     against the same barriers (support and lift), up to five peers facing the same barrier in a
     different country or sector, and the matching consulting solutions. ``venture_id`` diagnoses a
-    venture of the map itself (its stored text; it is left out of the statistics and peers).
+    venture of the map itself (its stored text, read as the map reads it; it is left out of the
+    statistics and peers). ``text_min_score`` and ``max_text_codes`` override the text defaults
+    (``TEXT_DEFAULTS``) for the venture's own words; ``embedder`` codes the text with another
+    backend than the map's.
     """
-    advisor = Advisor(project, codebook=codebook, min_score=min_score, embedder=embedder)
-    return advisor.diagnose(
+    advisor = Advisor(
+        project,
+        codebook=codebook,
+        min_score=min_score,
+        embedder=embedder,
+        text_min_score=text_min_score,
+        max_text_codes=max_text_codes,
+    )
+    if progress is not None:  # ``progress("diagnose", step, 3)``: map index, model, diagnosis
+        progress("diagnose", 0, 3)
+        advisor.index  # noqa: B018 - built once (the slow part of a first diagnosis)
+        progress("diagnose", 1, 3)
+        advisor.coder()
+        progress("diagnose", 2, 3)
+    result = advisor.diagnose(
         text, answers, name=name, countries=countries, sectors=sectors, venture_id=venture_id
     )
+    if progress is not None:
+        progress("diagnose", 3, 3)
+    return result

@@ -62,6 +62,8 @@ class PrincipleRecommendation(BaseModel):
     score: float
     already_used: bool = False
     recommended: bool = False
+    to_explore: bool = False
+    """Ranked high enough to recommend, but no peer on the map shows it with a quote."""
     expected: bool = False
     support: list[BarrierSupport] = Field(default_factory=list)
     landscape_share: float = 0.0
@@ -125,6 +127,10 @@ class Diagnosis(BaseModel):
     solutions: list[SolutionItem] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
     map: MapInfo
+    text_min_score: float | None = None
+    """From which score a code of the venture's own text counted as present (None: read as the map)."""
+    max_text_codes: int | None = None
+    """How many codes of the venture's own text were claimed at most (0: no cap)."""
     generated_at: str = ""
 
     def evidence_items(self) -> list[Evidence]:
@@ -174,6 +180,7 @@ class ContextGap(BaseModel):
     n_landscape: int
     n_with_barrier: int
     n_portfolio: int
+    population: int | None = None  # countries: the country's population (ranks ties; None: unknown)
 
 
 class FundingOpportunity(BaseModel):

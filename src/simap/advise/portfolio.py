@@ -30,8 +30,10 @@ from simap.advise.recommend import recommend_principles
 from simap.advise.solutions import solutions
 from simap.defaults import DEFAULT_MIN_SCORE
 from simap.errors import InvalidInput, NotFound
+from simap.maps.geo import is_non_country, normalise_country, population
 
 MAX_CONTEXTS = 12
+MIN_POPULATION = 1_000_000
 MAX_EVIDENCE = 3
 
 
@@ -124,8 +126,9 @@ def _contexts(index: AdviceIndex, rows: list[int], dimension: str) -> list[Conte
     n_l: Counter[str] = Counter()
     n_b: Counter[str] = Counter()
     n_p: Counter[str] = Counter()
+    country = dimension == "country"
     for r, vals in enumerate(values):
-        for v in set(vals):
+        for v in set(_country_names(vals) if country else vals):
             n_l[v] += 1
             n_b[v] += int(with_b[r])
             n_p[v] += int(r in port)
@@ -137,12 +140,30 @@ def _contexts(index: AdviceIndex, rows: list[int], dimension: str) -> list[Conte
                 "n_landscape": n_l[v],
                 "n_with_barrier": n_b[v],
                 "n_portfolio": 0,
+                "population": population(v) if country else None,
             }
         )
         for v in n_l
         if n_p[v] == 0 and n_b[v] > 0
     ]
-    return sorted(gaps, key=lambda g: (-g.n_with_barrier, -g.n_landscape, g.value))[:MAX_CONTEXTS]
+    if country:
+        # relevance: peers facing barriers there, then population; a small territory (under
+        # MIN_POPULATION people, or none known) is listed only when several peers work there
+        gaps = [g for g in gaps if (g.population or 0) >= MIN_POPULATION or g.n_with_barrier >= 2]
+    return sorted(gaps, key=lambda g: (-g.n_with_barrier, -g.n_landscape, -(g.population or 0), g.value))[
+        :MAX_CONTEXTS
+    ]
+
+
+def _country_names(values: Sequence[str]) -> list[str]:
+    """Country names as the map writes them (normalised; unknown names kept as written)."""
+    out = []
+    for v in values:
+        if is_non_country(v):
+            continue
+        found = normalise_country(v)
+        out.append(found.name if found is not None else v)
+    return out
 
 
 def _opportunities(index: AdviceIndex, rows: list[int]) -> list[FundingOpportunity]:

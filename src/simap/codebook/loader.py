@@ -132,18 +132,22 @@ def dump(codebook: Codebook, fmt: str = "yaml") -> str:
 
         buf = io.StringIO()
         writer = csv.writer(buf)
+        from simap.cells import safe_values
+
         writer.writerow(["id", "kind", "name", "definition", "include", "exclude", "examples"])
         for c in codebook.codes:
             writer.writerow(
-                [
-                    c.id,
-                    c.kind,
-                    c.name,
-                    c.definition,
-                    " | ".join(c.include),
-                    " | ".join(c.exclude),
-                    " | ".join(c.examples),
-                ]
+                safe_values(
+                    [
+                        c.id,
+                        c.kind,
+                        c.name,
+                        c.definition,
+                        " | ".join(c.include),
+                        " | ".join(c.exclude),
+                        " | ".join(c.examples),
+                    ]
+                )
             )
         return buf.getvalue()
     from simap.errors import InvalidInput

@@ -17,4 +17,13 @@ def _zeroshot(**params: Any) -> Any:
     return ZeroShotCoder(**params)
 
 
+@coders.register(
+    "llm", help="a chat model at an OpenAI-compatible endpoint (Ollama, llama.cpp, vLLM), quotes checked"
+)
+def _llm(store: Any = None, **params: Any) -> Any:
+    from simap.coding.llm import LLMCoder
+
+    return LLMCoder.from_project(store, **params)
+
+
 __all__ = ["Coder", "coders"]

@@ -159,7 +159,7 @@ class SupervisedCoder(ZeroShotCoder):
         embedder: Embedder,
         *,
         level: str = "auto",
-        method: str = "stack",
+        method: str = "blend",
         stack_l2: float = 10.0,
         stack_positive_weight: float = 3.0,
         stack_intercept_l2: float = 1e4,
@@ -168,6 +168,7 @@ class SupervisedCoder(ZeroShotCoder):
         negatives: str = "all",
         folds: int = 5,
         min_positives: int = 8,
+        blend_min_positives: int = 20,
         venture_model: str = "svm",
         venture_c: float = 0.5,
         char_ngrams: bool = True,
@@ -175,7 +176,7 @@ class SupervisedCoder(ZeroShotCoder):
         context_fields: tuple[str, ...] | list[str] = (),
         at_least_one: bool = False,
         score_scale: float = 4.0,
-        calibrate: bool = True,
+        calibrate: bool = False,
         seed: int = 0,
         **zeroshot_params: Any,
     ) -> None:
@@ -190,6 +191,7 @@ class SupervisedCoder(ZeroShotCoder):
         self.negatives = negatives
         self.folds = folds
         self.min_positives = min_positives
+        self.blend_min_positives = blend_min_positives
         self.venture_model = venture_model
         self.venture_c = venture_c
         self.char_ngrams = char_ngrams
@@ -213,6 +215,7 @@ class SupervisedCoder(ZeroShotCoder):
             "label_weight": self.label_weight,
             "folds": self.folds,
             "min_positives": self.min_positives,
+            "blend_min_positives": self.blend_min_positives,
             "venture_model": self.venture_model,
             "venture_c": self.venture_c,
             "char_ngrams": self.char_ngrams,
@@ -257,9 +260,9 @@ class SupervisedCoder(ZeroShotCoder):
                 field="level",
                 hint="use level='auto'",
             )
-        if self.method not in {"stack", "retrain"}:
+        if self.method not in {"stack", "retrain", "blend"}:
             raise InvalidInput(
-                f"method must be 'stack' or 'retrain'; got {self.method!r}.",
+                f"method must be 'blend', 'stack' or 'retrain'; got {self.method!r}.",
                 field="method",
                 hint="use method='stack' (default)",
             )
@@ -272,7 +275,7 @@ class SupervisedCoder(ZeroShotCoder):
             )
         self.level_ = level
         # a refit must not use old weights or an old calibration
-        for stale in ("stack_w_", "calibration_", "oof_scores_", "oof_targets_"):
+        for stale in ("stack_w_", "blend_", "calibration_", "oof_scores_", "oof_targets_"):
             self.__dict__.pop(stale, None)
         super().fit(codebook, corpus=corpus)
         labelled = sorted(set(labels["venture_id"]) & set(segments["venture_id"]))
@@ -281,7 +284,9 @@ class SupervisedCoder(ZeroShotCoder):
         self.cv_: dict[str, Any] = {}
         if not labelled:
             return self
-        if level == "sentence" and self.method == "stack":
+        if level == "sentence" and self.method == "blend":
+            self._fit_blend(segments, labels, labelled, ventures)
+        elif level == "sentence" and self.method == "stack":
             self._fit_stack(segments, labels, labelled)
         elif level == "sentence":
             self._fit_sentence(segments, labels, labelled)
@@ -501,6 +506,125 @@ class SupervisedCoder(ZeroShotCoder):
             "note": "out-of-fold predictions at the zero-shot thresholds",
         }
 
+    # blended with the zero-shot prior --------------------------------------------------------
+    def _fit_vectorizers(self, texts: list[str]) -> None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        min_df = 2 if len(texts) >= 50 else 1  # a term seen once says little, unless data is tiny
+        self.word_tfidf_ = TfidfVectorizer(
+            ngram_range=(1, 2), sublinear_tf=True, min_df=min_df, max_features=200_000
+        ).fit(texts)
+        self.char_tfidf_ = None
+        if self.char_ngrams:
+            self.char_tfidf_ = TfidfVectorizer(
+                analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=min_df, max_features=150_000
+            ).fit(texts)
+
+    def _blend_model(self, x: Any, y: np.ndarray, x_book: Any) -> Any:
+        from sklearn.linear_model import LogisticRegression
+
+        if x_book is not None and x_book.shape[0]:
+            x = sparse.vstack([x, x_book]).tocsr()
+            y = np.r_[y, np.ones(x_book.shape[0], dtype=bool)]
+        return LogisticRegression(C=self.venture_c * 2, class_weight="balanced", max_iter=5000).fit(x, y)
+
+    def _fit_blend(
+        self,
+        segments: pd.DataFrame,
+        labels: pd.DataFrame,
+        labelled: list[str],
+        ventures: pd.DataFrame | None,
+    ) -> None:
+        """Per code with enough positives: a venture-level model (word + character TF-IDF and the
+        embedding) whose standardised decision value is added to the standardised zero-shot margin;
+        the threshold is chosen on out-of-fold values (F1). Rarer codes keep the zero-shot decision.
+        Scores are calibrated on the out-of-fold margins."""
+        targets = self._targets(labels, labelled)
+        texts = self._venture_texts(segments, labelled, ventures)
+        book_texts, book_codes = self._codebook_documents() if self.augment else ([], [])
+        self._fit_vectorizers(texts + book_texts)
+        x = self._featurize(texts)
+        x_book_all = self._featurize(book_texts) if book_texts else None
+        _, raw = self._zeroshot_raw(segments, labelled)
+        prior = raw - self.threshold_
+        k = min(self.folds, len(labelled))
+        fold_of = np.arange(len(labelled)) % max(k, 1)
+        np.random.default_rng(self.seed).shuffle(fold_of)
+        oof_margin = prior.astype(np.float64).copy()
+        self.blend_: dict[int, dict[str, Any]] = {}
+        per_code: dict[str, Any] = {}
+        for j, code in enumerate(self.code_ids_):
+            known = np.flatnonzero(targets[:, j] >= 0)
+            y = targets[known, j] == 1
+            if k < 2 or y.sum() < self.blend_min_positives or (~y).sum() < self.blend_min_positives:
+                continue
+            book_rows = [i for i, c in enumerate(book_codes) if c == code]
+            x_book = x_book_all[book_rows] if x_book_all is not None and book_rows else None
+            dec = np.full(len(labelled), np.nan)
+            for f in range(k):
+                train = known[fold_of[known] != f]
+                test = known[fold_of[known] == f]
+                yt = targets[train, j] == 1
+                if yt.sum() < 1 or (~yt).sum() < 1 or len(test) == 0:
+                    continue
+                dec[test] = self._blend_model(x[train], yt, x_book).decision_function(x[test])
+            ok = known[~np.isnan(dec[known])]
+            if len(ok) < 4 or not (targets[ok, j] == 1).any():
+                continue
+            scale_model = float(np.std(dec[ok])) or 1.0
+            scale_prior = float(np.std(prior[ok, j])) or 1.0
+            blended = dec[ok] / scale_model + prior[ok, j] / scale_prior
+            cut, f1 = best_f1_threshold(blended, targets[ok, j] == 1)
+            model = self._blend_model(x[known], y, x_book)
+            self.blend_[j] = {
+                "model": model,
+                "scale_model": scale_model,
+                "scale_prior": scale_prior,
+                "cut": cut,
+            }
+            oof_margin[:, j] = np.nan
+            oof_margin[ok, j] = blended - cut
+            per_code[code] = {"f1": round(f1, 4), "positives": int(y.sum()), "threshold": round(cut, 4)}
+        pred = oof_margin >= 0
+        ok = (targets >= 0) & ~np.isnan(oof_margin)
+        tp = int((pred & (targets == 1) & ok).sum())
+        fp = int((pred & (targets == 0) & ok).sum())
+        fn = int((~pred & (targets == 1) & ok).sum())
+        self.cv_ = {
+            "folds": k,
+            "pooled_f1": round(2 * tp / max(1, 2 * tp + fp + fn), 4),
+            "per_code": per_code,
+            "note": "out-of-fold blended margins (codes without a model: the zero-shot margin)",
+        }
+        if k >= 2:
+            self._calibrate(oof_margin, targets)
+
+    def _predict_blend(self, segments: pd.DataFrame, ventures: pd.DataFrame | None) -> pd.DataFrame:
+        if len(segments) == 0:
+            return pd.DataFrame(columns=SUGGESTION_COLUMNS)
+        ids = list(pd.unique(segments["venture_id"]))
+        base, raw = self._zeroshot_raw(segments, ids)
+        margin = (raw - self.threshold_).astype(np.float64)
+        z = raw.astype(np.float64).copy()
+        if self.blend_:
+            x = self._featurize(self._venture_texts(segments, ids, ventures))
+            for j, part in self.blend_.items():
+                blended = (
+                    part["model"].decision_function(x) / part["scale_model"]
+                    + (raw[:, j] - self.threshold_) / part["scale_prior"]
+                )
+                margin[:, j] = blended - part["cut"]
+                z[:, j] = blended
+        score = self._probability(margin, scale=1.0)
+        row = {v: i for i, v in enumerate(ids)}
+        col = {c: j for j, c in enumerate(self.code_ids_)}
+        out = base.copy()
+        i = out["venture_id"].map(row).to_numpy()
+        j = out["code_id"].map(col).to_numpy()
+        out["raw"] = z[i, j].astype(float)
+        out["score"] = score[i, j].astype(float)
+        return out.reset_index(drop=True)
+
     # venture level -------------------------------------------------------------------------
     def _venture_texts(
         self, segments: pd.DataFrame, ids: list[str], ventures: pd.DataFrame | None
@@ -545,7 +669,6 @@ class SupervisedCoder(ZeroShotCoder):
         labelled: list[str],
         ventures: pd.DataFrame | None,
     ) -> None:
-        from sklearn.feature_extraction.text import TfidfVectorizer
 
         if self.venture_model not in {"svm", "logistic"}:
             raise InvalidInput(
@@ -563,17 +686,7 @@ class SupervisedCoder(ZeroShotCoder):
         book_targets[np.arange(len(book_texts)), [col[c] for c in book_codes]] = 1
         all_texts = texts + book_texts
         all_targets = np.vstack([targets, book_targets]) if book_texts else targets
-        min_df = 2 if len(all_texts) >= 50 else 1  # a term seen once says little, unless data is tiny
-        self.word_tfidf_ = TfidfVectorizer(
-            ngram_range=(1, 2), sublinear_tf=True, min_df=min_df, max_features=200_000
-        )
-        self.word_tfidf_.fit(all_texts)
-        self.char_tfidf_ = None
-        if self.char_ngrams:
-            self.char_tfidf_ = TfidfVectorizer(
-                analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=min_df, max_features=150_000
-            )
-            self.char_tfidf_.fit(all_texts)
+        self._fit_vectorizers(all_texts)
         single = self.codebook_.label_mode == "single"
         if single:
             y = np.array(
@@ -622,7 +735,7 @@ class SupervisedCoder(ZeroShotCoder):
             np.isin(self.code_ids_, list(self.cv_.get("per_code", {}))), self.thresholds_, 0.0
         ).astype(np.float32)
         if k >= 2:
-            self._calibrate(oof - self.thresholds_[None, :], targets)
+            self._calibrate(oof - self.thresholds_[None, :], targets, scale=self.score_scale)
 
     def _cv_single(self, x: Any, y: np.ndarray, n: int) -> None:
         """Out-of-fold accuracy and macro-F1 over the ``n`` labelled ventures (the codebook's
@@ -654,20 +767,19 @@ class SupervisedCoder(ZeroShotCoder):
         }
 
     # -- calibration ----------------------------------------------------------------------
-    def _calibrate(self, margin: np.ndarray, targets: np.ndarray) -> None:
-        """Fit the score calibration on out-of-fold margins; keep them for precision targets."""
+    def _calibrate(self, margin: np.ndarray, targets: np.ndarray, *, scale: float = 1.0) -> None:
+        """Keep the out-of-fold scores (the scale predictions report) for precision targets and the
+        Brier score; with ``calibrate`` fit Platt scaling on the out-of-fold margins first."""
         from simap.coding.calibration import Calibrator, brier_score
 
-        self.__dict__.pop("calibration_", None)
-        if not self.calibrate:
-            return
         margin = np.where(np.isnan(margin), -30.0, margin)
-        self.calibration_ = Calibrator.fit(self.code_ids_, margin, targets)
-        self.oof_scores_ = self.calibration_.transform(margin).astype(np.float32)
+        if self.calibrate:
+            self.calibration_ = Calibrator.fit(self.code_ids_, margin, targets)
+            self.cv_["calibration"] = self.calibration_.to_dict()
+        self.oof_scores_ = self._probability(margin, scale=scale).astype(np.float32)
         self.oof_targets_ = np.asarray(targets, dtype=np.int8)
         known = self.oof_targets_ >= 0
         self.cv_["brier"] = round(brier_score(self.oof_scores_[known], self.oof_targets_[known] == 1), 4)
-        self.cv_["calibration"] = self.calibration_.to_dict()
 
     def _probability(self, margin: np.ndarray, *, scale: float) -> np.ndarray:
         calibration = getattr(self, "calibration_", None)
@@ -695,6 +807,8 @@ class SupervisedCoder(ZeroShotCoder):
     def predict(self, segments: pd.DataFrame, ventures: pd.DataFrame | None = None) -> pd.DataFrame:
         """SUGGESTIONS for ``segments``; ``ventures`` (VENTURE_COLUMNS) adds the venture context
         (name, sector, country, ``context_fields``) that a venture-level model was trained with."""
+        if getattr(self, "blend_", None) is not None and getattr(self, "level_", "") == "sentence":
+            return self._predict_blend(segments, ventures)
         if getattr(self, "stack_w_", None) is not None and getattr(self, "level_", "") == "sentence":
             return self._predict_stack(segments)
         if getattr(self, "level_", "sentence") == "sentence" or not getattr(self, "venture_models_", None):

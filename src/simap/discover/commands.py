@@ -46,12 +46,17 @@ def register(app: typer.Typer) -> None:
             int, typer.Option("--min-ventures", help="A theme must recur in this many ventures.")
         ] = 3,
         seed: Annotated[int, typer.Option("--seed")] = 0,
+        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar (stderr).")] = False,
     ) -> None:
         """Find recurring themes in the sentences the codebook does not explain; propose candidate codes."""
         from simap.discover.run import discover
         from simap.pipeline import Project
+        from simap.progress import progress_bar
 
-        with Project.open(project, actor=os.environ.get("SIMAP_USER", "cli")) as proj:
+        with (
+            Project.open(project, actor=os.environ.get("SIMAP_USER", "cli")) as proj,
+            progress_bar(quiet=quiet) as progress,
+        ):
             result = discover(
                 proj,
                 codebook=codebook,
@@ -60,6 +65,7 @@ def register(app: typer.Typer) -> None:
                 n_themes=n_themes,
                 min_ventures=min_ventures,
                 seed=seed,
+                progress=progress,
             )
         path = result.save(out)
         table = Table(

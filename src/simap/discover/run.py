@@ -18,6 +18,7 @@ from simap.codebook.schema import Codebook
 from simap.discover.candidates import Discovery, candidates
 from simap.discover.themes import ThemeModel
 from simap.errors import NotFound
+from simap.progress import Progress, no_progress
 
 DEFAULT_MAX_SCORE = 0.3
 UNEXPLAINED_COLUMNS = ["venture_id", "field", "start", "end", "text", "best_code", "best_score"]
@@ -57,12 +58,14 @@ def discover(
     min_ventures: int = 3,
     seed: int = 0,
     prefix: str = "EM",
+    progress: Progress = no_progress,
     **model_params: Any,
 ) -> Discovery:
     """Find themes in the sentences of ``project`` that the codebook does not explain.
 
     ``coder_embedder`` (default: ``embedder``) scores sentences against the codebook;
-    ``embedder`` embeds the unexplained sentences for clustering.
+    ``embedder`` embeds the unexplained sentences for clustering. ``progress("discover", step, 4)``:
+    model loaded, sentences scored, unexplained sentences embedded and clustered, done.
     """
     from simap.embed import get_embedder
     from simap.store import repo
@@ -74,10 +77,13 @@ def discover(
         raise NotFound(
             "this project has no sentences to discover themes in.", hint="run `simap import FILE` first"
         )
+    progress("discover", 0, 4)
     scoring = coder_embedder or embedder
     corpus = segments["text"].tolist() if scoring == "tfidf" else None
     coder = project.make_coder(book, embedder=scoring, corpus=corpus)
+    progress("discover", 1, 4)
     scores, code_ids = sentence_scores(coder, segments)
+    progress("discover", 2, 4)
     rest = unexplained(segments, scores, code_ids, max_score=max_score)
     names = dict(
         zip(*[repo.load_ventures(project.store)[c].astype(str) for c in ("id", "name")], strict=True)
@@ -98,7 +104,8 @@ def discover(
         emb.fit(rest["text"].tolist())
     model = ThemeModel(emb, n_themes=n_themes, min_ventures=min_ventures, seed=seed, **model_params)
     model.fit(rest["text"].tolist(), rest["venture_id"].tolist(), meta)
-    return Discovery(
+    progress("discover", 3, 4)
+    found = Discovery(
         codebook=book.name,
         codebook_version=book.version,
         n_sentences=len(segments),
@@ -109,6 +116,8 @@ def discover(
         candidates=candidates(model.themes_, prefix=prefix),
         seconds=round(time.perf_counter() - t0, 3),
     )
+    progress("discover", 4, 4)
+    return found
 
 
 __all__ = ["DEFAULT_MAX_SCORE", "UNEXPLAINED_COLUMNS", "discover", "sentence_scores", "unexplained"]

@@ -7,14 +7,25 @@ from, or a :class:`RawRecord` with a ``problem`` for a row it could not parse (a
 line), so that ``read(..., skip_invalid=True)`` can report it and go on. Problems with the whole
 file (not found, not UTF-8, not an XLSX workbook) raise :class:`InvalidInput` at once.
 
+Hostile files fail cleanly (an :class:`InvalidInput`, quickly, in bounded memory): lines longer
+than ``MAX_LINE_BYTES`` in JSONL/CSV, cells longer than ``MAX_CELL_CHARS``, more than
+``MAX_COLUMNS`` columns, JSON read as a whole (an array, one pretty-printed object) larger than
+``MAX_DOCUMENT_BYTES`` or nested too deeply, UTF-16/UTF-32 or NUL bytes where UTF-8 is expected,
+and XLSX/DOCX archives that unpack to more than ``MAX_UNZIPPED_BYTES`` (or at a ratio above
+``MAX_ZIP_RATIO``: a zip bomb), have more than ``MAX_ZIP_MEMBERS`` parts, or carry a DTD in an
+XML part (XXE, billion laughs: Office files never need one). ``bench/hostile_files.py`` measures
+the time and memory of each refusal.
+
 Readers never write anything.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
-import sys
+import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -69,6 +80,15 @@ _EXTENSION_FORMATS = {
 }
 _DPG_MARKERS = ("SDGs", "locations")
 
+MAX_LINE_BYTES = 8 << 20  # one JSONL/CSV line
+MAX_CELL_CHARS = 8 << 20  # one CSV field (may span lines)
+MAX_COLUMNS = 10_000
+MAX_DOCUMENT_BYTES = 64 << 20  # a JSON array or object parsed as a whole
+MAX_TEXT_FILE_BYTES = 64 << 20  # one .txt/.md document of a folder
+MAX_UNZIPPED_BYTES = 100 << 20  # XLSX/DOCX, all parts unpacked
+MAX_ZIP_RATIO = 100  # unpacked / packed, checked above 1 MB
+MAX_ZIP_MEMBERS = 10_000
+
 
 def _check_exists(path: Path) -> None:
     if not path.exists():
@@ -109,17 +129,70 @@ def detect_format(path: str | Path) -> str:
 # --------------------------------------------------------------------------------------- JSON
 
 
-def _decode(path: Path, data: bytes) -> str:
+def _not_utf8(path: Path, line: int | None, got: str) -> InvalidInput:
+    return InvalidInput(
+        f"the file must be UTF-8 text; got {got}.",
+        source=str(path),
+        line=line,
+        hint="re-save the file as UTF-8",
+    )
+
+
+def _check_text_encoding(path: Path, head: bytes) -> None:
+    """Refuse UTF-16/UTF-32 and binary files up front, with a message saying which."""
+    for bom, name in (
+        (codecs.BOM_UTF32_LE, "UTF-32"),
+        (codecs.BOM_UTF32_BE, "UTF-32"),
+        (codecs.BOM_UTF16_LE, "UTF-16"),
+        (codecs.BOM_UTF16_BE, "UTF-16"),
+    ):
+        if head.startswith(bom):
+            raise _not_utf8(path, 1, f"{name} text (it starts with a {name} byte-order mark)")
+    if b"\x00" in head:
+        line = head[: head.index(b"\x00")].count(b"\n") + 1
+        raise _not_utf8(path, line, "NUL bytes (a binary file, or UTF-16 without a byte-order mark)")
+
+
+def _decode(path: Path, data: bytes, first_line: int = 1) -> str:
     try:
-        return data.decode("utf-8-sig")
+        return data.decode("utf-8-sig" if first_line == 1 else "utf-8")
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
+        line = first_line + data[: exc.start].count(b"\n")
+        raise _not_utf8(path, line, f"byte {data[exc.start : exc.start + 1]!r} that is not UTF-8") from None
+
+
+def _too_long_line(path: Path, line: int) -> InvalidInput:
+    return InvalidInput(
+        f"a line must have at most {MAX_LINE_BYTES >> 20} MB; got a longer one.",
+        source=str(path),
+        line=line,
+        hint="check that the file is really JSON Lines or CSV (one record per line)",
+    )
+
+
+def _byte_lines(path: Path, fh: Any) -> Iterator[bytes]:
+    """The lines of a binary file, each at most MAX_LINE_BYTES (else InvalidInput)."""
+    number = 0
+    while True:
+        raw = fh.readline(MAX_LINE_BYTES + 1)
+        if not raw:
+            return
+        number += 1
+        if len(raw) > MAX_LINE_BYTES:
+            raise _too_long_line(path, number)
+        yield raw
+
+
+def _whole_document(path: Path) -> str:
+    size = path.stat().st_size
+    if size > MAX_DOCUMENT_BYTES:
         raise InvalidInput(
-            f"the file must be UTF-8 text; got byte {data[exc.start : exc.start + 1]!r} that is not UTF-8.",
+            f"a JSON array or a single JSON object must be at most {MAX_DOCUMENT_BYTES >> 20} MB; "
+            f"got {size / (1 << 20):.0f} MB.",
             source=str(path),
-            line=line,
-            hint="re-save the file as UTF-8",
-        ) from None
+            hint="write one object per line (JSON Lines) instead",
+        )
+    return _decode(path, path.read_bytes())
 
 
 def _iter_json_array(path: Path, text: str, start: int) -> Iterator[RawRecord]:
@@ -128,6 +201,14 @@ def _iter_json_array(path: Path, text: str, start: int) -> Iterator[RawRecord]:
     idx = start + 1  # after "["
     n = len(text)
     first = True
+    counted, lines_before = 0, 0  # newlines in text[:counted], kept up to date (not recounted)
+
+    def line_at(pos: int) -> int:
+        nonlocal counted, lines_before
+        lines_before += text.count("\n", counted, pos)
+        counted = pos
+        return lines_before + 1
+
     while True:
         while idx < n and text[idx].isspace():
             idx += 1
@@ -139,14 +220,14 @@ def _iter_json_array(path: Path, text: str, start: int) -> Iterator[RawRecord]:
                 raise InvalidInput(
                     f"the JSON array must continue with ',' or end with ']'; got {got}.",
                     source=src,
-                    line=text.count("\n", 0, idx) + 1,
+                    line=line_at(idx),
                     hint="fix the JSON syntax at that line (or write one object per line as JSONL)",
                 )
             idx += 1
             while idx < n and text[idx].isspace():
                 idx += 1
         first = False
-        line = text.count("\n", 0, idx) + 1
+        line = line_at(idx)
         try:
             obj, idx = decoder.raw_decode(text, idx)
         except json.JSONDecodeError as exc:
@@ -155,6 +236,14 @@ def _iter_json_array(path: Path, text: str, start: int) -> Iterator[RawRecord]:
                 source=src,
                 line=exc.lineno,
                 hint="fix the JSON syntax at that line (or write one object per line as JSONL)",
+            ) from None
+        except (RecursionError, ValueError) as exc:
+            raise InvalidInput(
+                f"the file must be a JSON array of venture objects; "
+                f"got one that cannot be read ({_why(exc)}).",
+                source=src,
+                line=line,
+                hint="check the file (arrays nested hundreds deep, or numbers thousands of digits long?)",
             ) from None
         if isinstance(obj, dict):
             yield RawRecord(src, label, line, data=obj)
@@ -172,55 +261,82 @@ def _kind(obj: object) -> str:
     return repr(obj)
 
 
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return "it is nested too deeply"
+    return str(exc).split("\n")[0][:200] or type(exc).__name__
+
+
 def _iter_json(path: Path) -> Iterator[RawRecord]:
-    """JSON Lines; also a JSON array of objects, or one (pretty-printed) JSON object."""
-    text = _decode(path, path.read_bytes())
-    stripped = text.lstrip()
-    if stripped.startswith("["):
-        yield from _iter_json_array(path, text, len(text) - len(stripped))
-        return
+    """JSON Lines; also a JSON array of objects, or one (pretty-printed) JSON object.
+
+    JSON Lines are read line by line (each at most MAX_LINE_BYTES); an array or a pretty-printed
+    object is parsed as a whole (at most MAX_DOCUMENT_BYTES).
+    """
     src, label = str(path), path.name
-    lines = text.split("\n")
-    first_data = True
-    for number, raw in enumerate(lines, start=1):
-        if not raw.strip():
-            continue
-        try:
-            obj = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            if first_data and raw.lstrip().startswith("{"):
-                # maybe one pretty-printed object spread over several lines
-                try:
-                    whole = json.loads(text)
-                except json.JSONDecodeError:
-                    whole = None
-                if isinstance(whole, dict):
-                    yield RawRecord(src, label, number, data=whole)
-                    return
+    with path.open("rb") as fh:
+        head = fh.read(4096)
+        _check_text_encoding(path, head)
+        if head.removeprefix(codecs.BOM_UTF8).lstrip().startswith(b"["):
+            text = _whole_document(path)
+            stripped = text.lstrip()
+            yield from _iter_json_array(path, text, len(text) - len(stripped))
+            return
+        fh.seek(0)
+        first_data = True
+        for number, raw_bytes in enumerate(_byte_lines(path, fh), start=1):
+            raw = _decode(path, raw_bytes, number)
+            if not raw.strip():
+                continue
+            try:
+                obj = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                if first_data and raw.lstrip().startswith("{"):
+                    # maybe one pretty-printed object spread over several lines
+                    try:
+                        whole = json.loads(_whole_document(path))
+                    except (ValueError, RecursionError):
+                        whole = None
+                    if isinstance(whole, dict):
+                        yield RawRecord(src, label, number, data=whole)
+                        return
+                first_data = False
+                yield RawRecord(
+                    src,
+                    label,
+                    number,
+                    problem=Problem(
+                        f"each line must be one JSON object; "
+                        f"got invalid JSON ({exc.msg} at column {exc.colno}).",
+                        hint="fix the JSON on that line (one complete object per line)",
+                    ),
+                )
+                continue
+            except (RecursionError, ValueError) as exc:
+                first_data = False
+                yield RawRecord(
+                    src,
+                    label,
+                    number,
+                    problem=Problem(
+                        f"each line must be one JSON object; got one that cannot be read ({_why(exc)}).",
+                        hint="check that line of the file",
+                    ),
+                )
+                continue
             first_data = False
-            yield RawRecord(
-                src,
-                label,
-                number,
-                problem=Problem(
-                    f"each line must be one JSON object; got invalid JSON ({exc.msg} at column {exc.colno}).",
-                    hint="fix the JSON on that line (one complete object per line)",
-                ),
-            )
-            continue
-        first_data = False
-        if isinstance(obj, dict):
-            yield RawRecord(src, label, number, data=obj)
-        else:
-            yield RawRecord(
-                src,
-                label,
-                number,
-                problem=Problem(
-                    f"each line must be one JSON object; got {_kind(obj)}.",
-                    hint="write one {...} object per line",
-                ),
-            )
+            if isinstance(obj, dict):
+                yield RawRecord(src, label, number, data=obj)
+            else:
+                yield RawRecord(
+                    src,
+                    label,
+                    number,
+                    problem=Problem(
+                        f"each line must be one JSON object; got {_kind(obj)}.",
+                        hint="write one {...} object per line",
+                    ),
+                )
 
 
 @readers.register("jsonl", help="JSON Lines (also a JSON array or one JSON object): one venture per object")
@@ -351,6 +467,13 @@ def read_dpg(path: Path) -> Iterator[RawRecord]:
 
 
 def _header(path: Path, cells: list[Any]) -> list[str | None]:
+    if len(cells) > MAX_COLUMNS:
+        raise InvalidInput(
+            f"a file must have at most {MAX_COLUMNS} columns; got {len(cells)}.",
+            source=str(path),
+            line=1,
+            hint="keep the venture fields only (id, name, description, ...)",
+        )
     names: list[str | None] = []
     seen: dict[str, int] = {}
     for col, cell in enumerate(cells, start=1):
@@ -411,19 +534,34 @@ def _sniff_delimiter(path: Path, first_line: str) -> str:
     return best if counts[best] else ","
 
 
+def _text_lines(path: Path, fh: Any) -> Iterator[str]:
+    """The lines of a text file, each at most MAX_LINE_BYTES characters (else InvalidInput)."""
+    number = 0
+    while True:
+        line = fh.readline(MAX_LINE_BYTES + 1)
+        if not line:
+            return
+        number += 1
+        if len(line) > MAX_LINE_BYTES:
+            raise _too_long_line(path, number)
+        yield line
+
+
 @readers.register("csv", help="CSV/TSV with a header row: one venture per row")
 def read_csv(path: Path) -> Iterator[RawRecord]:
     """CSV (or TSV) with a header row; the delimiter is taken from the header line."""
     _check_exists(path)
-    limit = csv.field_size_limit()
-    if limit < 2**30:
-        csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+    csv.field_size_limit(MAX_CELL_CHARS)
+    with path.open("rb") as raw:
+        _check_text_encoding(path, raw.read(4096))
     try:
         with path.open(newline="", encoding="utf-8-sig") as fh:
-            first_line = fh.readline()
+            first_line = fh.readline(MAX_LINE_BYTES + 1)
+            if len(first_line) > MAX_LINE_BYTES:
+                raise _too_long_line(path, 1)
             fh.seek(0)
             # utf-8-sig: seeking back to 0 re-skips the BOM
-            reader = csv.reader(fh, delimiter=_sniff_delimiter(path, first_line))
+            reader = csv.reader(_text_lines(path, fh), delimiter=_sniff_delimiter(path, first_line))
             header: list[str | None] | None = None
             for number, row in enumerate(reader, start=1):
                 if header is None:
@@ -439,6 +577,12 @@ def read_csv(path: Path) -> Iterator[RawRecord]:
             hint="re-save the file as UTF-8 (in Excel: Save As > 'CSV UTF-8')",
         ) from None
     except csv.Error as exc:
+        if "field limit" in str(exc):
+            raise InvalidInput(
+                f"a CSV cell must have at most {MAX_CELL_CHARS >> 20} M characters; got a longer one.",
+                source=str(path),
+                hint="check the quoting (an unclosed quote makes the rest of the file one cell)",
+            ) from None
         raise InvalidInput(
             f"the file must be valid CSV; got a CSV error: {exc}.",
             source=str(path),
@@ -460,6 +604,7 @@ def read_xlsx(path: Path) -> Iterator[RawRecord]:
     _check_exists(path)
     from openpyxl import load_workbook
 
+    check_office_file(path, "an Excel .xlsx workbook")
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:
@@ -470,6 +615,12 @@ def read_xlsx(path: Path) -> Iterator[RawRecord]:
         ) from None
     try:
         sheet = workbook.worksheets[0]
+        if (sheet.max_column or 0) > MAX_COLUMNS:
+            raise InvalidInput(
+                f"a sheet must have at most {MAX_COLUMNS} columns; got {sheet.max_column}.",
+                source=str(path),
+                hint="keep the venture fields only, or export the sheet as CSV",
+            )
         header: list[str | None] | None = None
         for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
             cells = [_cell(v) for v in row]
@@ -481,6 +632,102 @@ def read_xlsx(path: Path) -> Iterator[RawRecord]:
             yield _row_record(path, number, header, cells)
     finally:
         workbook.close()
+
+
+# ------------------------------------------------------------------------------ Office archives
+
+
+def _zip_bomb(path: Path, what: str, got: str) -> InvalidInput:
+    return InvalidInput(
+        f"{what} must unpack to at most {MAX_UNZIPPED_BYTES >> 20} MB "
+        f"(and compress at most {MAX_ZIP_RATIO}:1); got {got}, so it was not opened.",
+        source=str(path),
+        hint="a file this large or this compressed is likely a zip bomb; export the data as CSV",
+    )
+
+
+_XML_START = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (b"<\x00\x00\x00", "utf-32-le"),
+    (b"\x00\x00\x00<", "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+    (b"<\x00", "utf-16-le"),
+    (b"\x00<", "utf-16-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+)
+
+
+def _xml_encoding(head: bytes) -> str | None:
+    """The encoding family of an XML part from its first bytes (XML 1.0 appendix F); None if not XML."""
+    for start, name in _XML_START:
+        if head.startswith(start):
+            return name
+    return "utf-8" if head.lstrip()[:1] == b"<" else None
+
+
+def check_office_file(path: Path, what: str) -> None:
+    """Refuse an XLSX/DOCX that is a zip bomb or whose XML carries a DTD (XXE), before parsing it."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise InvalidInput(
+            f"the file must be {what} (a zip archive); got one that is not ({exc}).",
+            source=str(path),
+            hint="save it again from the office program, or export it as CSV",
+        ) from None
+    with archive:
+        infos = archive.infolist()
+        if len(infos) > MAX_ZIP_MEMBERS:
+            raise InvalidInput(
+                f"{what} must have at most {MAX_ZIP_MEMBERS} parts; got {len(infos)}.", source=str(path)
+            )
+        unpacked = sum(i.file_size for i in infos)
+        packed = max(1, sum(i.compress_size for i in infos))
+        if unpacked > MAX_UNZIPPED_BYTES:
+            raise _zip_bomb(path, what, f"{unpacked / (1 << 20):.0f} MB")
+        if unpacked > (1 << 20) and unpacked / packed > MAX_ZIP_RATIO:
+            raise _zip_bomb(path, what, f"a ratio of {unpacked / packed:.0f}:1")
+        for info in infos:
+            name = info.filename.rsplit("/", 1)[-1].lower()
+            if info.is_dir() or not name.endswith((".xml", ".rels", ".vml")):
+                continue
+            try:
+                _scan_xml_part(path, archive, info, what)
+            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
+                raise InvalidInput(
+                    f"the file must be {what}; got a damaged archive ({info.filename}: {exc}).",
+                    source=str(path),
+                    hint="save it again from the office program, or export it as CSV",
+                ) from None
+
+
+def _scan_xml_part(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, what: str) -> None:
+    with archive.open(info) as fh:
+        chunk = fh.read(1 << 20)
+        if not chunk:
+            return
+        encoding = _xml_encoding(chunk)
+        if encoding is None:
+            raise InvalidInput(
+                f"the parts of {what} must be XML; got {info.filename} that is not.",
+                source=str(path),
+                hint="save it again from the office program, or export it as CSV",
+            )
+        marker = "<!DOCTYPE".encode(encoding)
+        tail = b""
+        while chunk:
+            window = tail + chunk
+            if marker in window:
+                raise InvalidInput(
+                    f"{what} must not declare a DTD (<!DOCTYPE>); got one in {info.filename}, so it was not "
+                    "opened (external entities and entity expansion are a known attack).",
+                    source=str(path),
+                    hint="save the file again from the office program",
+                )
+            tail = window[-len(marker) :]
+            chunk = fh.read(1 << 20)
 
 
 # ------------------------------------------------------------------------------------- folder
@@ -505,7 +752,12 @@ def _first_line(text: str, limit: int = 150) -> str | None:
 
 
 def _read_text_file(path: Path) -> str:
-    return path.read_bytes().decode("utf-8-sig")
+    size = path.stat().st_size
+    if size > MAX_TEXT_FILE_BYTES:
+        raise ValueError(f"the file has {size >> 20} MB; at most {MAX_TEXT_FILE_BYTES >> 20} MB are read")
+    data = path.read_bytes()
+    _check_text_encoding(path, data[:4096])
+    return data.decode("utf-8-sig")
 
 
 def _read_pdf(path: Path) -> str:
@@ -524,6 +776,7 @@ def _read_docx(path: Path) -> tuple[str, str | None]:
     from docx import Document
     from docx.table import Table
 
+    check_office_file(path, "a Word .docx document")
     document = Document(str(path))
     lines: list[str] = []
     heading = None
@@ -598,6 +851,9 @@ def read_folder(path: Path) -> Iterator[RawRecord]:
                 "the file must be UTF-8 text; got bytes that are not UTF-8.", hint="re-save as UTF-8"
             )
             yield RawRecord(src, rel, 1, problem=problem)
+            continue
+        except InvalidInput as exc:  # a refused file (hostile archive, UTF-16 text): its own message
+            yield RawRecord(src, rel, exc.line or 1, problem=Problem(exc.message, hint=exc.hint))
             continue
         except Exception as exc:
             yield RawRecord(

@@ -44,17 +44,19 @@ def _data(
     gold: Path | None,
     text_embedder: str,
     seed: int,
+    progress: Any = None,
 ) -> Any:
     from simap.discover.candidates import Discovery
     from simap.pipeline import Project
     from simap.report.sections import collect_report_data
 
+    extra = {"progress": progress} if progress is not None else {}
     with Project.open(project, actor=os.environ.get("SIMAP_USER", "cli")) as proj:
         discovery = Discovery.load(themes) if themes else None
         if discover and discovery is None:
             from simap.discover.run import discover as run_discovery
 
-            discovery = run_discovery(proj, codebook=codebook, seed=seed)
+            discovery = run_discovery(proj, codebook=codebook, seed=seed, **extra)
         return collect_report_data(
             proj,
             codebook=codebook,
@@ -64,6 +66,7 @@ def _data(
             discovery=discovery,
             gold=str(gold) if gold else None,
             seed=seed,
+            **extra,
         )
 
 
@@ -94,21 +97,50 @@ def register(app: typer.Typer) -> None:
         ] = "tfidf",
         title: Annotated[str, typer.Option("--title")] = "Social Innovation Map",
         seed: Annotated[int, typer.Option("--seed", help="Seed of layouts, communities, discovery.")] = 0,
+        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar (stderr).")] = False,
     ) -> None:
         """Write the Social Innovation Map: a self-contained interactive HTML report and a PDF."""
+        from simap.progress import progress_bar
         from simap.report.html import write_html_report
         from simap.report.pdf import write_pdf_report
 
         t0 = time.perf_counter()
-        data = _data(project, codebook, min_score, accepted_only, themes, discover, gold, text_embedder, seed)
-        html = write_html_report(data.landscape, data.codebook, out, title=title, meta=data.meta, data=data)
-        console.print(f"[green]HTML report:[/green] {html.resolve()} ({time.perf_counter() - t0:.1f}s)")
-        if pdf:
-            t1 = time.perf_counter()
-            path = write_pdf_report(
-                data.landscape, data.codebook, out.with_suffix(".pdf"), title=title, meta=data.meta, data=data
+        with progress_bar(quiet=quiet) as progress:
+            data = _data(
+                project,
+                codebook,
+                min_score,
+                accepted_only,
+                themes,
+                discover,
+                gold,
+                text_embedder,
+                seed,
+                progress=progress,
             )
-            console.print(f"[green]PDF report:[/green] {path.resolve()} ({time.perf_counter() - t1:.1f}s)")
+            steps = 2 if pdf else 1
+            progress("write", 0, steps)
+            html = write_html_report(
+                data.landscape, data.codebook, out, title=title, meta=data.meta, data=data
+            )
+            progress("write", 1, steps)
+            t_html = time.perf_counter() - t0
+            path = None
+            if pdf:
+                t1 = time.perf_counter()
+                path = write_pdf_report(
+                    data.landscape,
+                    data.codebook,
+                    out.with_suffix(".pdf"),
+                    title=title,
+                    meta=data.meta,
+                    data=data,
+                )
+                t_pdf = time.perf_counter() - t1
+                progress("write", 2, steps)
+        console.print(f"[green]HTML report:[/green] {html.resolve()} ({t_html:.1f}s)")
+        if path is not None:
+            console.print(f"[green]PDF report:[/green] {path.resolve()} ({t_pdf:.1f}s)")
         if exports:
             from simap.report.views import export_views
 

@@ -296,15 +296,66 @@ def unknown_countries(countries: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def country_coverage(countries: pd.DataFrame) -> dict[str, Any]:
+    """How complete the country data of a :func:`country_table` is: ventures, how many name no
+    country (and their share), how many name several (each counts in every country it names)."""
+    if countries.empty:
+        return {"ventures": 0, "without_country": 0, "share_without": 0.0, "multi_country": 0}
+    per = countries[countries["country"] != NOT_GIVEN].groupby("venture_id")["country"].nunique()
+    n = int(countries["venture_id"].nunique())
+    without = n - len(per)
+    return {
+        "ventures": n,
+        "without_country": without,
+        "share_without": without / n if n else 0.0,
+        "multi_country": int((per > 1).sum()),
+    }
+
+
+_POPULATION_FALLBACK = {"PSE": 5_200_000, "XKX": 1_800_000}
+
+
+@lru_cache(maxsize=1)
+def populations() -> dict[str, int]:
+    """alpha-3 -> population, from the country files the ``countryinfo`` package ships (offline;
+    its figures are from about 2017, enough to tell a country from a small territory). Territories
+    it has no figure for are absent (treated as 0)."""
+    from importlib import resources
+
+    out = dict(_POPULATION_FALLBACK)
+    try:
+        folder = resources.files("countryinfo") / "data"
+    except ModuleNotFoundError:  # pragma: no cover - countryinfo is a dependency
+        return out
+    for item in folder.iterdir():
+        if not item.name.endswith(".json"):
+            continue
+        data = json.loads(item.read_text(encoding="utf-8"))
+        iso = (data.get("ISO") or {}).get("alpha3")
+        pop = data.get("population")
+        if iso and isinstance(pop, int | float) and pop > 0:
+            out.setdefault(str(iso), int(pop))
+    return out
+
+
+def population(name: str) -> int:
+    """Population of the country ``name`` names (0 when unknown or not a country)."""
+    found = normalise_country(name)
+    return populations().get(found.alpha3, 0) if found is not None else 0
+
+
 __all__ = [
     "ALIASES",
     "COUNTRY_COLUMNS",
     "NOT_GIVEN",
     "UNKNOWN",
     "Country",
+    "country_coverage",
     "country_table",
     "is_non_country",
     "normalise_country",
+    "population",
+    "populations",
     "unknown_countries",
     "venture_countries",
 ]

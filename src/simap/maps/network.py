@@ -90,13 +90,14 @@ def venture_network(
     codes = landscape.matrix.reindex(ids).to_numpy()
     graph = nx.Graph(name="ventures")
     code_ids = list(landscape.matrix.columns)
+    countries = _country_names(landscape, ids)
     for rec, row in zip(landscape.ventures.to_dict("records"), codes, strict=True):
         present = [c for c, v in zip(code_ids, row, strict=True) if v]
         graph.add_node(
             str(rec["id"]),
             label=str(rec.get("name") or rec["id"]),
-            country=str(rec.get("country") or ""),
-            sector=str(rec.get("sector") or ""),
+            country=countries.get(str(rec["id"]), ""),
+            sector=_text(rec.get("sector")),
             codes=";".join(present),
             n_codes=len(present),
         )
@@ -114,6 +115,33 @@ def venture_network(
         )
     assign_communities(graph, seed=seed)
     return graph
+
+
+def _text(value: Any) -> str:
+    """A node attribute from a frame cell: "" for None/NaN (GraphML/GEXF never say "nan")."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    text = str(value).strip()
+    return "" if text.lower() in ("nan", "none", "<na>") else text
+
+
+def _country_names(landscape: LandscapeMap, ids: list[str]) -> dict[str, str]:
+    """venture id -> its countries as the map names them, ";"-joined ("" when none is given)."""
+    from simap.maps.geo import NOT_GIVEN
+
+    geo = landscape.countries
+    out: dict[str, list[str]] = {}
+    for vid, name, raw in zip(geo["venture_id"], geo["country"], geo["raw"], strict=True):
+        if name == NOT_GIVEN:
+            continue
+        label = _text(name if name != "(unknown)" else raw)
+        if label:
+            out.setdefault(str(vid), []).append(label)
+    if geo.empty:  # a landscape built without the country table: the plain column
+        vent = landscape.ventures
+        if "country" in vent.columns:
+            return {str(v): _text(c) for v, c in zip(vent["id"], vent["country"], strict=True)}
+    return {v: ";".join(dict.fromkeys(out.get(v, []))) for v in ids}
 
 
 def assign_communities(graph: nx.Graph, *, seed: int = 0) -> list[set[str]]:
@@ -244,7 +272,11 @@ def write_graph(graph: nx.Graph, path: str | Path, fmt: str | None = None) -> Pa
 
 
 def _attr(value: Any) -> Any:
-    if isinstance(value, bool | int | str):
+    if isinstance(value, str):
+        return _text(value)
+    if value is None:
+        return ""
+    if isinstance(value, bool | int):
         return value
     if isinstance(value, float | np.floating):
         return float(value) if not np.isnan(value) else -1.0

@@ -84,6 +84,16 @@ def render_map(landscape: LandscapeMap, console: Console) -> None:
             f"{'counted' if landscape.include_suggestions else 'not counted'}"
         )
     )
+    from simap.maps.geo import country_coverage
+
+    cov = country_coverage(landscape.countries)
+    if cov["without_country"]:
+        console.print(
+            Text(
+                f"{cov['without_country']} of {cov['ventures']} ventures ({cov['share_without']:.0%}) "
+                f"name no country; {cov['multi_country']} name several (counted in each)."
+            )
+        )
     console.print(prevalence_table(landscape))
     grid = cooccurrence_grid(landscape)
     if grid is None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from simap.maps.geo import NOT_GIVEN, UNKNOWN
+from simap.maps.geo import NOT_GIVEN, UNKNOWN, country_coverage
 from simap.report.choropleth import choropleth, interactive_choropleth, make_series
 from simap.report.graphs import network_svg, trend_chart
 from simap.report.sections import MIN_GROUP, ReportData, key_findings, strength
@@ -57,7 +57,7 @@ def heat_rows(
 def _geo(data: ReportData, static: bool) -> dict[str, Any]:
     counts = data.countries
     if counts.empty:
-        return {"has_map": False}
+        return {"has_map": False, "coverage": country_coverage(data.landscape.countries)}
     names = dict(zip(counts["alpha3"], counts["country"], strict=True))
     total = dict(zip(counts["alpha3"], counts["ventures"], strict=True))
     series = [
@@ -104,6 +104,7 @@ def _geo(data: ReportData, static: bool) -> dict[str, Any]:
         out["map_svg"], out["map_json"] = svg, table
     out["top_countries"] = counts.head(15).to_dict("records")
     out["n_countries"] = len(counts)
+    out["coverage"] = country_coverage(data.landscape.countries)
     return out
 
 

@@ -30,6 +30,7 @@ from typing import Any
 
 import pandas as pd
 
+from simap.cells import safe_row
 from simap.codebook.schema import Codebook
 from simap.errors import InvalidInput, expected
 from simap.maps.select import check_min_score, evidence_list, present_mask, resolve_assignments, venture_table
@@ -174,6 +175,6 @@ def export_codes(
             writer = csv.DictWriter(fh, fieldnames=csv_columns(codebook))
             writer.writeheader()
             for record in records:
-                writer.writerow(_csv_row(record, codebook))
+                writer.writerow(safe_row(_csv_row(record, codebook)))
                 n += 1
     return n

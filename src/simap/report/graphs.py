@@ -116,23 +116,40 @@ def network_svg(
     return Markup("".join(out))
 
 
+def _year_step(years: list[int], plot_width: float, label_px: float = 40.0) -> int:
+    """The smallest of 1, 2, 5, 10, 20, 50 years whose tick labels do not overlap."""
+    span = max(1, years[-1] - years[0])
+    for step in (1, 2, 5, 10, 20, 50):
+        if span / step * label_px <= plot_width:
+            return step
+    return 100
+
+
 def trend_chart(shares: pd.DataFrame, names: Mapping[str, str], *, label: str, width: int = 900) -> Markup:
-    """Lines of the share of ventures per year (``shares``: group=year, code_id, share, n_group)."""
+    """Lines of the share of ventures per year (``shares``: group=year, code_id, share, n_group).
+
+    The legend sits below the plot with every code's full name (two columns, one when a name is
+    long); year labels are thinned so they never overlap."""
     data = shares[shares["group"].astype(str).str.fullmatch(r"\d{4}")].copy()
     if data.empty:
         return Markup("")
     data["year"] = data["group"].astype(int)
     years = sorted(data["year"].unique())
-    height, left, right, top, bottom = 320, 48, 170, 16, 30
+    plot_h, left, right, top, bottom = 300, 48, 20, 16, 30
     ymax = max(0.1, math.ceil(float(data["share"].max()) * 10) / 10)
     x0, x1 = left, width - right
     span = max(1, years[-1] - years[0])
+    codes = list(dict.fromkeys(data["code_id"].astype(str)))
+    entries = [f"{cid} {names.get(cid, '')}".strip() for cid in codes]
+    columns = 1 if max(len(e) for e in entries) * 7 > (width - left) / 2 - 24 else 2
+    rows = -(-len(entries) // columns)
+    height = plot_h + 10 + rows * 18
 
     def px(year: int) -> float:
         return x0 + (year - years[0]) / span * (x1 - x0) if len(years) > 1 else (x0 + x1) / 2
 
     def py(v: float) -> float:
-        return top + (1 - v / ymax) * (height - top - bottom)
+        return top + (1 - v / ymax) * (plot_h - top - bottom)
 
     desc = "; ".join(
         f"{cid}: " + ", ".join(f"{r.year} {r.share:.0%}" for r in g.itertuples())
@@ -145,9 +162,13 @@ def trend_chart(shares: pd.DataFrame, names: Mapping[str, str], *, label: str, w
             f'<line x1="{x0}" x2="{x1}" y1="{py(v):.1f}" y2="{py(v):.1f}" stroke="#e2e8f0"/>'
             f'<text x="{x0 - 6}" y="{py(v) + 4:.1f}" text-anchor="end" fill="#64748b">{v:.0%}</text>'
         )
-    for y in years:
-        out.append(f'<text x="{px(y):.1f}" y="{height - 10}" text-anchor="middle" fill="#64748b">{y}</text>')
-    for i, (cid, g) in enumerate(data.groupby("code_id", sort=False)):
+    step = _year_step(years, x1 - x0)
+    ticks = [y for y in range(years[0], years[-1] + 1) if y % step == 0] or [years[0]]
+    for y in ticks:
+        out.append(f'<text x="{px(y):.1f}" y="{plot_h - 10}" text-anchor="middle" fill="#64748b">{y}</text>')
+    col_w = (width - left) / columns
+    for i, cid in enumerate(codes):
+        g = data[data["code_id"].astype(str) == cid]
         colour = COMMUNITY_COLOURS[i % len(COMMUNITY_COLOURS)]
         g = g.sort_values("year")
         pts = " ".join(f"{px(int(r.year)):.1f},{py(float(r.share)):.1f}" for r in g.itertuples())
@@ -157,9 +178,11 @@ def trend_chart(shares: pd.DataFrame, names: Mapping[str, str], *, label: str, w
                 f'<circle cx="{px(int(r.year)):.1f}" cy="{py(float(r.share)):.1f}" r="3" fill="{colour}">'
                 f"<title>{_e(cid)} {int(r.year)}: {r.share:.1%} of {int(r.n_group)} ventures</title></circle>"
             )
+        lx = left + (i % columns) * col_w
+        ly = plot_h + 10 + (i // columns) * 18
         out.append(
-            f'<text x="{x1 + 10}" y="{top + 14 * i + 8}" fill="{colour}">'
-            f"{_e(cid)} {_e(names.get(str(cid), ''))[:24]}</text>"
+            f'<rect x="{lx:.1f}" y="{ly + 4}" width="14" height="4" fill="{colour}"/>'
+            f'<text x="{lx + 20:.1f}" y="{ly + 10}" fill="#0f172a">{_e(entries[i])}</text>'
         )
     out.append("</svg>")
     return Markup("".join(out))

@@ -8,7 +8,6 @@ lines of vanilla JS to filter the matrix table, no external resources. All user 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 from collections.abc import Mapping
 from functools import lru_cache
@@ -39,6 +38,8 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["pct"] = lambda v, digits=1: "–" if _nan(v) else f"{float(v):.{digits}%}"
+    env.filters["readable"] = readable
+    env.globals["score_names"] = SCORE_NAMES
     env.filters["num"] = lambda v, digits=2: "–" if _nan(v) else f"{float(v):.{digits}f}"
     return env
 
@@ -102,14 +103,58 @@ def _matrix_rows(landscape: LandscapeMap, order: list[str], max_rows: int) -> li
     return rows
 
 
+SCORE_NAMES = {
+    "precision": "precision",
+    "recall": "recall",
+    "f1": "F1",
+    "kappa": "Cohen's κ",
+    "alpha": "Krippendorff's α",
+    "macro_f1": "macro-F1",
+    "agreement": "raw agreement",
+}
+META_LABELS = {
+    "model": "Model",
+    "params": "Model parameters",
+    "run_id": "Coding run",
+    "coded_at": "Coded at (UTC)",
+    "database": "Project database",
+    "text_similarity": "Text similarity",
+}
+"""Methodology labels of the report metadata; keys shown elsewhere in the section are left out."""
+_META_SHOWN_ELSEWHERE = {"codebook", "codebook_version", "min_score", "include_suggestions"}
+
+
+def readable(value: Any) -> str:
+    """A metadata value as plain words: ``{"C": 0.3, "embedder_params": {"dim": 64}}`` becomes
+    ``C 0.3 · embedder params: dim 64``; lists are comma-joined; no JSON braces or quotes."""
+    if isinstance(value, Mapping):
+        parts = []
+        for k, v in sorted(value.items(), key=lambda kv: str(kv[0])):
+            key = str(k).replace("_", " ")
+            text = readable(v)
+            parts.append(f"{key}: {text}" if isinstance(v, Mapping) else f"{key} {text}")
+        return " · ".join(parts) if parts else "none"
+    if isinstance(value, list | tuple | set):
+        return ", ".join(readable(v) for v in value) or "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if value is None:
+        return "none"
+    return str(value)
+
+
 def _meta_items(meta: Mapping[str, Any]) -> list[tuple[str, str]]:
     items = []
     for key, value in meta.items():
-        if isinstance(value, Mapping | list | tuple):
-            text = json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
-        else:
-            text = str(value)
-        items.append((str(key), text))
+        if key in _META_SHOWN_ELSEWHERE:
+            continue
+        label = META_LABELS.get(str(key), str(key).replace("_", " ").capitalize())
+        text = readable(value)
+        if key == "coded_at":
+            text = text.replace("T", " ")
+        items.append((label, text))
     return items
 
 

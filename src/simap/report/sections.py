@@ -17,7 +17,7 @@ import pandas as pd
 from simap.codebook.schema import Codebook
 from simap.maps import breakdown as bd
 from simap.maps.analytics import LandscapeMap
-from simap.maps.geo import unknown_countries
+from simap.maps.geo import country_coverage, unknown_countries
 from simap.maps.network import (
     bipartite_network,
     communities_table,
@@ -25,6 +25,7 @@ from simap.maps.network import (
     top_subgraph,
     venture_network,
 )
+from simap.progress import Progress, no_progress
 
 MAX_NETWORK_NODES = 250
 MIN_GROUP = 5
@@ -108,15 +109,19 @@ def collect_report_data(
     discovery: Any = None,
     gold: str | None = None,
     seed: int = 0,
+    progress: Progress = no_progress,
 ) -> ReportData:
     """All report inputs from a project: the map, venture texts embedded with ``text_embedder``
-    (``None``: link ventures by patterns only), the review summary and, with ``gold``, agreement."""
+    (``None``: link ventures by patterns only), the review summary and, with ``gold``, agreement.
+    ``progress("report data", step, 4)``: map, text similarity, review and agreement, figures."""
     from simap.embed import get_embedder
     from simap.maps.provenance import review_summary
     from simap.store import repo
 
+    progress("report data", 0, 4)
     book = project.current_codebook(codebook)
     landscape = project.build_map(codebook=book, min_score=min_score, include_suggestions=include_suggestions)
+    progress("report data", 1, 4)
     vectors = None
     if text_embedder:
         ids = landscape.ventures["id"].astype(str).tolist()
@@ -125,6 +130,7 @@ def collect_report_data(
         if not getattr(emb, "cacheable", True):
             emb.fit(texts)
         vectors = emb.embed(texts)
+    progress("report data", 2, 4)
     assignments = project.assignments(book)
     meta = project.report_meta(book, min_score, include_suggestions)
     meta["text_similarity"] = text_embedder or "none (patterns only)"
@@ -134,7 +140,8 @@ def collect_report_data(
             gold, codebook=book, min_score=min_score, include_suggestions=include_suggestions
         )
         agreement = report.to_dict()
-    return build_report_data(
+    progress("report data", 3, 4)
+    data = build_report_data(
         landscape,
         book,
         text_vectors=vectors,
@@ -144,6 +151,8 @@ def collect_report_data(
         agreement=agreement,
         seed=seed,
     )
+    progress("report data", 4, 4)
+    return data
 
 
 def strength(lift: float, q: float) -> str:
@@ -185,10 +194,18 @@ def key_findings(data: ReportData) -> list[str]:
     known = data.countries
     if len(known):
         top = known.head(3)
+        cov = country_coverage(lm.countries)
+        missing = (
+            f" {cov['without_country']} of the {cov['ventures']} ventures ({cov['share_without']:.0%}) "
+            "name no country."
+            if cov["without_country"]
+            else ""
+        )
         out.append(
             f"Ventures name {len(known)} countries; most often "
             + ", ".join(f"{r.country} ({int(r.ventures)})" for r in top.itertuples())
             + "."
+            + missing
         )
     if data.discovery is not None and getattr(data.discovery, "themes", None):
         themes = data.discovery.themes

@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from simap.cells import safe_frame
 from simap.errors import BackendUnavailable, InvalidInput, expected
 from simap.maps.breakdown import matrix_table
 from simap.maps.network import write_graph
@@ -93,13 +94,13 @@ def write_tables(tables: dict[str, pd.DataFrame], folder: Path, formats: Iterabl
         (folder / "tables").mkdir(exist_ok=True)
         for name, frame in tables.items():
             path = folder / "tables" / f"{name}.csv"
-            frame.to_csv(path, index=False)
+            safe_frame(frame).to_csv(path, index=False)
             written.append(path)
     if "xlsx" in formats:
         path = folder / "views.xlsx"
         with pd.ExcelWriter(path, engine="openpyxl") as xl:
             for name, frame in tables.items():
-                frame.to_excel(xl, sheet_name=name[:31], index=False)
+                safe_frame(frame).to_excel(xl, sheet_name=name[:31], index=False)
         written.append(path)
     if "json" in formats:
         path = folder / "views.json"

@@ -117,11 +117,15 @@ def decide(
     status: str,
     memo: str | None = None,
     spans: Sequence[Span] | None = None,
+    base: int | None = None,
 ) -> dict[str, Any]:
-    """Record ``user``'s decision on a venture x code and return it.
+    """Record ``user``'s decision on a venture x code and return it (with the pair's new
+    ``version``).
 
     Without spans, the evidence is the user's earlier evidence or else the machine's; without a
-    memo, the user's earlier memo stays.
+    memo, the user's earlier memo stays. ``base``: the ``version`` of the venture x code the user
+    saw (:attr:`CodeView.version`); a decision made since by anyone makes this one stale and it
+    is refused with :class:`~simap.errors.Conflict` (HTTP 409), nothing written.
     """
     check_code(codebook, code_id)
     rows = _rows(store, venture_id, code_id)
@@ -140,7 +144,7 @@ def decide(
     score = None
     if machine and machine[-1]["score"] is not None and not math.isnan(machine[-1]["score"]):
         score = float(machine[-1]["score"])
-    _retry(
+    version = _retry(
         lambda: repo.record_decision(
             store,
             venture_id=venture_id,
@@ -151,6 +155,7 @@ def decide(
             evidence=evidence,
             memo=memo or None,
             score=score,
+            base=base,
         )
     )
     return {
@@ -160,6 +165,7 @@ def decide(
         "status": status,
         "evidence": evidence,
         "memo": memo,
+        "version": version,
     }
 
 
@@ -324,6 +330,8 @@ class CodeView:
     my_evidence: list[dict[str, Any]] = field(default_factory=list)
     others: list[dict[str, Any]] = field(default_factory=list)  # other coders: coder, status, memo
     present: bool = False  # counts in the map (human decisions override the machine)
+    version: int | None = 0  # of the pair's decisions, sent back as ``base`` to refuse stale writes
+    # (None on a venture that is blind for the viewer)
 
     @property
     def evidence(self) -> list[dict[str, Any]]:
@@ -375,6 +383,14 @@ def venture_view(
     order = {c.id: i for i, c in enumerate(codebook.active_codes)}
     codes = sorted(by_code.values(), key=lambda v: (v.score is None, -(v.score or 0.0), order[v.code_id]))
     events = browse.venture_events(store, venture_id)
-    if hidden is not None and not hidden.empty and venture_id in blind_ventures(store, hidden):
+    blind = hidden is not None and not hidden.empty and venture_id in blind_ventures(store, hidden)
+    # a blind coder must not learn that the other coder decided: no stale-write check for them
+    if blind:
+        for view in by_code.values():
+            view.version = None
+    for code_id, version in ({} if blind else repo.pair_versions(store, venture_id)).items():
+        if code_id in by_code:
+            by_code[code_id].version = version
+    if blind:
         events = [e for e in events if e["actor"] == viewer or e["action"].startswith("venture_")]
     return VentureView(venture, documents, codes, events)

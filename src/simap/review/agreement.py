@@ -25,9 +25,22 @@ class AgreementReport:
     n_items: int
     codes: list[str]
     missing: list[str] = field(default_factory=list)  # gold ids not found among the coded ventures
+    reference: str = ""  # what the scores are measured against, e.g. "gold file gold.jsonl"
+    compared: str = ""  # who is measured, e.g. "machine suggestions (zeroshot:minilm...)"
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        """One line saying who was compared with what."""
+        if self.reference and self.compared:
+            return f"Agreement of {self.compared} with {self.reference}"
+        return "Agreement"
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "reference": self.reference,
+            "compared": self.compared,
+            "warnings": self.warnings,
             "n_items": self.n_items,
             "codes": self.codes,
             "pooled": self.pooled,
@@ -163,3 +176,10 @@ def compare(
         "agreement": float((a == b).mean()) if a.size else float("nan"),
     }
     return AgreementReport(per_code=per_code, pooled=pooled, n_items=len(ids), codes=codes, missing=missing)
+
+
+def identical(reference: Mapping[str, Iterable[str]], other: Mapping[str, Iterable[str]]) -> bool:
+    """True when ``other`` makes exactly the decisions of ``reference`` on every item both code
+    (and they share at least one item): the two are most likely the same data."""
+    common = set(reference) & set(other)
+    return bool(common) and all(set(reference[i]) == set(other[i]) for i in common)

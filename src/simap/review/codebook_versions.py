@@ -349,14 +349,16 @@ class CodebookDiff:
         }
 
 
-def diff(store: Store, a: str | Codebook, b: str | Codebook) -> CodebookDiff:
+def diff(store: Store, a: str | Codebook, b: str | Codebook | None) -> CodebookDiff:
     """Compare the codings of two versions (each must have been coded in this project)."""
     book_a, book_b = resolve(store, a), resolve(store, b)
     run_a, coded_a = coding_of(store, book_a.version)
     run_b, coded_b = coding_of(store, book_b.version)
     ids = sorted(set(coded_a) | set(coded_b))
     names = browse.venture_names(store, ids) if ids else {}
-    rows, per_code, unchanged = [], {}, 0
+    rows: list[DiffRow] = []
+    per_code: dict[str, dict[str, int]] = {}
+    unchanged = 0
     for vid in ids:
         before, after = coded_a.get(vid, set()), coded_b.get(vid, set())
         up, down = sorted(after - before), sorted(before - after)

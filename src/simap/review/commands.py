@@ -103,22 +103,36 @@ def train_cmd(
     level: LevelOpt = "auto",
     context_field: ContextFieldOpt = None,
     at_least_one: AtLeastOneOpt = False,
+    calibrate: Annotated[
+        bool,
+        typer.Option(
+            "--calibrate",
+            help="Report calibrated probabilities (Platt scaling on out-of-fold scores) instead of "
+            "decision scores (0.5 = the cut chosen by cross-validation).",
+        ),
+    ] = False,
 ) -> None:
     """Train the learning coder on the human decisions; save it with its CV scores; re-code."""
+    params = coder_params(level, context_field, at_least_one)
+    if calibrate:
+        params = (params or {}) | {"calibrate": True}
     with _project(project) as proj:
         result = proj.train(
             codebook=codebook,
             embedder=embedder,
             coders=coder,
             finetune=finetune,
-            params=coder_params(level, context_field, at_least_one),
+            params=params,
         )
         console.print(
             f"[green]Trained[/green] {result.coder} on {result.labels} ventures ({result.positives} "
             f"accepted codes) in {result.seconds:.1f}s; saved {result.path}"
         )
         if result.cv:
-            console.print(f"cross-validated pooled F1 {result.cv.get('pooled_f1')} ({result.cv.get('note')})")
+            brier = f", Brier {result.cv['brier']}" if "brier" in result.cv else ""
+            console.print(
+                f"cross-validated pooled F1 {result.cv.get('pooled_f1')}{brier} ({result.cv.get('note')})"
+            )
         if recode:
             code = proj.code(coder="supervised", codebook=result.codebook)
             console.print(f"Re-coded {code.ventures} ventures with {code.coder} (run {code.run_id}).")

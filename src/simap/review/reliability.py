@@ -41,6 +41,16 @@ def coder_names(store: Store) -> list[str]:
         return out + [GOLD + g for g in golds]
 
 
+def coder_label(store: Store, coder: str) -> str:
+    """Words for a coder in report titles: which data is compared."""
+    if coder == MACHINE:
+        key = browse.latest_machine_coder(store)
+        return f"machine suggestions ({key})" if key else "machine suggestions"
+    if coder.startswith(GOLD):
+        return f"gold set {coder[len(GOLD) :]!r}"
+    return f"coder {coder!r}"
+
+
 def coder_codes(
     store: Store,
     codebook: Codebook,

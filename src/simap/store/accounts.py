@@ -1,9 +1,13 @@
-"""Accounts of the review workbench: users with a role, passwords (argon2) and API tokens.
+"""Accounts of the review workbench: users with a role, passwords (argon2id) and API tokens.
 
 A project is one database, so users and their roles live in it: a role is per project.
 Roles, from least to most: ``viewer`` (reads), ``analyst`` (codes, edits the codebook,
 imports), ``admin`` (also manages users and coding sets). Tokens for scripts are random
 strings shown once; only their SHA-256 is stored.
+
+Passwords are hashed with argon2id at the OWASP parameters (19 MiB, 2 passes, 1 lane); a hash
+made with other parameters (an older simap used the argon2-cffi defaults) is re-hashed at the
+next successful log-in. Passwords have 12 to 1024 characters.
 """
 
 from __future__ import annotations
@@ -24,7 +28,12 @@ from simap.store.schema import ApiToken, User, utcnow
 
 ROLES = ("viewer", "analyst", "admin")
 USERNAME = re.compile(r"^[a-z][a-z0-9_.-]{1,63}$")
-MIN_PASSWORD = 8
+MIN_PASSWORD = 12
+MAX_PASSWORD = 1024  # longer ones only cost hashing time
+# OWASP Password Storage Cheat Sheet, argon2id: m=19 MiB, t=2, p=1.
+ARGON2_MEMORY_KIB = 19 * 1024
+ARGON2_TIME_COST = 2
+ARGON2_PARALLELISM = 1
 TOKEN_PREFIX = "simap_"
 
 
@@ -64,11 +73,28 @@ def _hasher():  # type: ignore[no-untyped-def]
         raise BackendUnavailable(
             "accounts need argon2-cffi.", hint="install with: pip install 'simap[web]'"
         ) from exc
-    return PasswordHasher()
+    from argon2 import Type
+
+    return PasswordHasher(
+        time_cost=ARGON2_TIME_COST,
+        memory_cost=ARGON2_MEMORY_KIB,
+        parallelism=ARGON2_PARALLELISM,
+        hash_len=32,
+        salt_len=16,
+        type=Type.ID,
+    )
 
 
 def hash_password(password: str) -> str:
     return str(_hasher().hash(password))
+
+
+def needs_rehash(password_hash: str) -> bool:
+    """True when ``password_hash`` was made with other parameters (or another argon2 variant)."""
+    try:
+        return bool(_hasher().check_needs_rehash(password_hash))
+    except Exception:  # not an argon2 hash at all
+        return True
 
 
 def _account(user: User) -> Account:
@@ -101,6 +127,12 @@ def check_password(password: str) -> str:
             f"a password must have at least {MIN_PASSWORD} characters; got {len(password or '')}.",
             field="password",
             hint="choose a longer password (a few words work well)",
+        )
+    if len(password) > MAX_PASSWORD:
+        raise InvalidInput(
+            f"a password must have at most {MAX_PASSWORD} characters; got {len(password)}.",
+            field="password",
+            hint="choose a shorter password",
         )
     return password
 
@@ -216,10 +248,15 @@ def remove_user(store: Store, username: str, *, actor: str) -> None:
 
 
 def authenticate(store: Store, username: str, password: str) -> Account:
-    """The account for a correct username and password; PermissionDenied otherwise (same message)."""
-    from argon2.exceptions import VerificationError
+    """The account for a correct username and password; PermissionDenied otherwise (same message).
+
+    A correct password whose stored hash has older parameters is re-hashed (``needs_rehash``).
+    """
+    from argon2.exceptions import InvalidHashError, VerificationError
 
     denied = PermissionDenied("wrong username or password.", hint="check both, or ask an admin")
+    if len(password or "") > MAX_PASSWORD:
+        raise denied
     with store.session() as session:
         user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
         if user is None or not user.active:
@@ -227,9 +264,16 @@ def authenticate(store: Store, username: str, password: str) -> Account:
             raise denied
         try:
             _hasher().verify(user.password_hash, password)
-        except VerificationError:
+        except (VerificationError, InvalidHashError):
             raise denied from None
-        return _account(user)
+        account = _account(user)
+        stale = needs_rehash(user.password_hash)
+    if stale:
+        with store.session() as session, session.begin():
+            session.execute(
+                update(User).where(User.id == account.id).values(password_hash=hash_password(password))
+            )
+    return account
 
 
 def set_password(store: Store, username: str, password: str, *, actor: str) -> None:
@@ -288,6 +332,8 @@ def list_tokens(store: Store, username: str | None = None) -> list[TokenInfo]:
 
 def revoke_token(store: Store, token_id: int, *, actor: Account) -> None:
     """Revoke a token; only its owner or an admin may."""
+    if not 1 <= token_id < 2**63:  # beyond a database integer: no such token (not an overflow)
+        raise NotFound(f"API token {token_id} does not exist.")
     with store.session() as session, session.begin():
         row = session.get(ApiToken, token_id)
         owner = session.get(User, row.user_id) if row is not None else None

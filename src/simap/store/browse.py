@@ -18,7 +18,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import and_, column, exists, func, literal_column, not_, or_, select, table, true, union
+from sqlalchemy import (
+    and_,
+    column,
+    exists,
+    false,
+    func,
+    literal_column,
+    not_,
+    or_,
+    select,
+    table,
+    true,
+    union,
+)
 
 from simap.batches import ASSIGNMENT_COLUMNS
 from simap.errors import InvalidInput, NotFound, expected
@@ -35,6 +48,7 @@ from simap.store.schema import (
 )
 
 STATUSES = ("suggested", "accepted", "rejected")
+MAX_PAGE = 1_000_000  # beyond it an offset would overflow the database integer
 MAX_PER_PAGE = 200
 
 
@@ -64,6 +78,7 @@ class VentureFilter:
     max_score: float | None = None
     page: int = 1
     per_page: int = 50
+    country_ids: Sequence[str] | None = None  # the ventures naming ``country``, set by list_ventures
 
     def check(self) -> VentureFilter:
         if self.status and self.status not in STATUSES:
@@ -72,8 +87,8 @@ class VentureFilter:
             value = getattr(self, name)
             if value is not None and not 0.0 <= value <= 1.0:
                 raise InvalidInput(expected(name, "a number between 0 and 1", value), field=name)
-        if self.page < 1:
-            raise InvalidInput(expected("page", "1 or more", self.page), field="page")
+        if not 1 <= self.page <= MAX_PAGE:
+            raise InvalidInput(expected("page", f"between 1 and {MAX_PAGE}", self.page), field="page")
         if not 1 <= self.per_page <= MAX_PER_PAGE:
             raise InvalidInput(expected("per_page", f"between 1 and {MAX_PER_PAGE}", self.per_page))
         return self
@@ -168,7 +183,7 @@ def _filtered(q: Any, flt: VentureFilter, hidden: Hidden | None, dialect: str = 
     for i, term in enumerate(terms):
         q = q.where(_search_term(dialect, term, prefix=i == len(terms) - 1))
     if flt.country:
-        q = q.where(Venture.country == flt.country)
+        q = q.where(Venture.id.in_(flt.country_ids) if flt.country_ids is not None else false())
     if flt.sector:
         q = q.where(Venture.sector == flt.sector)
     if flt.filters_assignments:
@@ -201,6 +216,8 @@ def list_ventures(store: Store, flt: VentureFilter, *, hidden: Hidden | None = N
     indexes and sorts them, so ``count(*) OVER ()`` gives the total from that same pass.
     """
     flt.check()
+    if flt.country and flt.country_ids is None:
+        flt.country_ids = country_ventures(store, flt.country)
     dialect = store.engine.dialect.name
     filtered = bool(flt.q or flt.country or flt.sector or flt.filters_assignments)
     cols: list[Any] = [Venture.id, Venture.name, Venture.country, Venture.sector, Venture.year]
@@ -301,12 +318,69 @@ def venture_names(store: Store, ids: Sequence[str]) -> dict[str, str]:
     return {str(i): str(n) for i, n in rows}
 
 
-def facets(store: Store) -> dict[str, list[str]]:
-    """Distinct countries, sectors and coders, for the filter menus."""
+_MEMBERS_CACHE: dict[str, tuple[Any, dict[str, set[str]]]] = {}
+
+
+def country_members(store: Store) -> dict[str, set[str]]:
+    """Country (as the map names it) -> ids of the ventures that name it. Counted like the map
+    (:func:`simap.maps.geo.country_table`): a venture naming several countries
+    (``metadata["countries"]``) is in each, names are normalised ("KEN", "Republic of Kenya" and
+    "Kenya" are one country); names that match no country are kept as written.
+
+    Cached per project until a venture is added or changed (count and newest ``updated_at``)."""
     with store.engine.connect() as conn:
-        countries = conn.execute(
-            select(Venture.country).where(Venture.country.is_not(None)).distinct()
-        ).scalars()
+        stamp = tuple(conn.execute(select(func.count(), func.max(Venture.updated_at))).one())
+        cached = _MEMBERS_CACHE.get(store.url)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        rows = conn.execute(
+            select(Venture.id, Venture.country, Venture.meta["countries"]).where(
+                or_(Venture.country.is_not(None), Venture.meta["countries"].is_not(None))
+            )
+        ).all()
+    out = _members(rows)
+    _MEMBERS_CACHE[store.url] = (stamp, out)
+    return out
+
+
+def _members(rows: Sequence[Any]) -> dict[str, set[str]]:
+    from simap.maps.geo import UNKNOWN, country_table
+
+    groups: dict[str, list[str]] = {}  # the same country data -> its ventures (normalised once)
+    firsts: dict[str, dict[str, Any]] = {}
+    for vid, country, names in rows:
+        if not country and not names:
+            continue
+        key = repr((country, names))
+        if key not in groups:
+            groups[key] = []
+            firsts[key] = {"id": key, "country": country, "metadata": {"countries": names} if names else {}}
+        groups[key].append(str(vid))
+    out: dict[str, set[str]] = {}
+    if not groups:
+        return out
+    table_ = country_table(pd.DataFrame(list(firsts.values())))
+    for key, raw, name in zip(table_["venture_id"], table_["raw"], table_["country"], strict=True):
+        if raw is None:
+            continue
+        out.setdefault(str(raw) if name == UNKNOWN else str(name), set()).update(groups[key])
+    return out
+
+
+def country_ventures(store: Store, country: str) -> list[str]:
+    """Ids of the ventures that name ``country`` (see :func:`country_members`)."""
+    from simap.maps.geo import normalise_country
+
+    members = country_members(store)
+    found = normalise_country(country)
+    key = found.name if found is not None and found.name in members else country.strip()
+    return sorted(members.get(key, set()))
+
+
+def facets(store: Store) -> dict[str, list[str]]:
+    """Distinct countries (as the map names them), sectors and coders, for the filter menus."""
+    countries = list(country_members(store))
+    with store.engine.connect() as conn:
         sectors = conn.execute(select(Venture.sector).where(Venture.sector.is_not(None)).distinct()).scalars()
         coders = conn.execute(select(Assignment.coder).distinct()).scalars()
         return {

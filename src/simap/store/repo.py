@@ -9,13 +9,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, false, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from simap.batches import ASSIGNMENT_COLUMNS, SEGMENT_COLUMNS, VENTURE_COLUMNS, IngestBatch
 from simap.codebook.schema import Codebook
-from simap.errors import InvalidInput, NotFound
+from simap.errors import Conflict, InvalidInput, NotFound
 from simap.store.db import Store
 from simap.store.schema import (
     Assignment,
@@ -344,11 +344,56 @@ def latest_coded_codebook(store: Store) -> Codebook | None:
 def start_run(
     store: Store, *, kind: str, codebook_version: str | None, model: str | None, params: dict[str, Any]
 ) -> int:
+    import os
+    import socket
+
+    owner = {"pid": os.getpid(), "host": socket.gethostname()}  # replaced by the stats at the end
     with store.session() as session, session.begin():
-        run = Run(kind=kind, status="running", codebook_version=codebook_version, model=model, params=params)
+        run = Run(
+            kind=kind,
+            status="running",
+            codebook_version=codebook_version,
+            model=model,
+            params=params,
+            stats=owner,
+        )
         session.add(run)
         session.flush()
         return int(run.id)
+
+
+def _alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # pragma: no cover - someone else's live process
+        return True
+    return True
+
+
+def mark_interrupted_runs(store: Store) -> list[int]:
+    """Runs still 'running' whose process (on this machine) is gone, e.g. killed with kill -9,
+    become 'interrupted'; returns their ids. Runs of other machines are left alone."""
+    import socket
+
+    host = socket.gethostname()
+    with store.session() as session, session.begin():
+        stale = [
+            run
+            for run in session.execute(select(Run).where(Run.status == "running")).scalars()
+            if isinstance(run.stats, dict)
+            and run.stats.get("host") == host
+            and isinstance(run.stats.get("pid"), int)
+            and not _alive(int(run.stats["pid"]))
+        ]
+        for run in stale:
+            run.status = "interrupted"
+            run.finished_at = utcnow()
+            run.error = f"process {run.stats.get('pid')} ended without finishing the run (killed?)"
+        return [int(r.id) for r in stale]
 
 
 def finish_run(
@@ -436,16 +481,33 @@ def record_decision(
     evidence: list[dict[str, Any]] | None = None,
     memo: str | None = None,
     score: float | None = None,
-) -> None:
-    """A human decision (accepted / rejected) on a venture x code, logged with before and after."""
+    base: int | None = None,
+) -> int:
+    """A human decision (accepted / rejected) on a venture x code, logged with before and after;
+    returns the pair's new version (:func:`pair_version`).
+
+    ``base``: the version of the venture x code the reviewer saw; when someone decided on it since,
+    nothing is written and :class:`~simap.errors.Conflict` (HTTP 409) is raised. Decisions on one
+    venture are serialised (a row lock on PostgreSQL, the write lock on SQLite), so the check and
+    the write are one step.
+    """
     if status not in {"accepted", "rejected"}:
         raise InvalidInput(f"a decision must be 'accepted' or 'rejected'; got {status!r}.", field="status")
     now = utcnow()
     with store.session() as session, session.begin():
+        _lock_venture(session, venture_id)
         if session.get(Venture, venture_id) is None:
             raise NotFound(
                 f"venture {venture_id!r} is not in this project.", hint="check the id (`simap ventures`)"
             )
+        if base is not None:
+            current = _pair_version(session, venture_id, code_id)
+            if current != base:
+                raise Conflict(
+                    f"{venture_id}:{code_id} was changed by someone else since you opened it "
+                    f"(version {base}, now {current}); your decision was not saved.",
+                    hint="reload the venture and decide again",
+                )
         old = session.execute(
             select(Assignment).where(
                 Assignment.venture_id == venture_id, Assignment.code_id == code_id, Assignment.coder == coder
@@ -483,6 +545,48 @@ def record_decision(
             before=before,
             after={"status": status, "evidence": evidence or [], "memo": memo},
         )
+        return _pair_version(session, venture_id, code_id)
+
+
+def _lock_venture(session: Session, venture_id: str) -> None:
+    """Serialise writers of one venture for the rest of the transaction: PostgreSQL locks the
+    venture row; SQLite takes the database write lock now (a no-op UPDATE), so that what the
+    transaction reads next is what it writes over."""
+    if session.bind.dialect.name == "sqlite":  # type: ignore[union-attr]
+        table = Venture.__table__
+        session.execute(update(table).where(false()).values(name=table.c.name))  # type: ignore[arg-type]
+    else:
+        session.execute(select(Venture.id).where(Venture.id == venture_id).with_for_update())
+
+
+def _pair_version(session: Session | Connection, venture_id: str, code_id: str) -> int:
+    from sqlalchemy import func
+
+    q = select(func.max(Event.id)).where(
+        Event.entity == "assignment", Event.entity_id == f"{venture_id}:{code_id}"
+    )
+    return int(session.execute(q).scalar_one_or_none() or 0)
+
+
+def pair_versions(store: Store, venture_id: str) -> dict[str, int]:
+    """code id -> :func:`pair_version` for every code decided on ``venture_id``."""
+    from sqlalchemy import func
+
+    prefix = f"{venture_id}:"
+    q = (
+        select(Event.entity_id, func.max(Event.id))
+        .where(Event.entity == "assignment", func.substr(Event.entity_id, 1, len(prefix)) == prefix)
+        .group_by(Event.entity_id)
+    )
+    with store.engine.connect() as conn:
+        return {str(eid)[len(prefix) :]: int(v) for eid, v in conn.execute(q)}
+
+
+def pair_version(store: Store, venture_id: str, code_id: str) -> int:
+    """The version of a venture x code's decisions: the id of its newest decision event (0: none).
+    Send it back as ``base`` to :func:`record_decision` to refuse stale writes."""
+    with store.engine.connect() as conn:
+        return _pair_version(conn, venture_id, code_id)
 
 
 def load_assignments(

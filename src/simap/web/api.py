@@ -7,6 +7,7 @@ import math
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import Path as FastPath
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
@@ -27,6 +28,9 @@ from simap.web.common import (
 from simap.web.deps import hidden_of, store_of, venture_filter
 
 router = APIRouter(prefix="/api", tags=["api"])
+NDJSON = "application/x-ndjson"
+Score = Annotated[float | None, Query(ge=0.0, le=1.0)]
+RowId = Annotated[int, FastPath(ge=1, le=2**63 - 1)]  # a database id (SQLite INTEGER)
 Viewer = Annotated[Account, Depends(require("viewer"))]
 Analyst = Annotated[Account, Depends(require("analyst"))]
 Admin = Annotated[Account, Depends(require("admin"))]
@@ -54,6 +58,10 @@ class SpanIn(BaseModel):
 class DecisionIn(BaseModel):
     memo: str | None = None
     evidence: list[SpanIn] = Field(default_factory=list)
+    base: int | None = Field(
+        default=None,
+        description="The code's `version` as you read it; a decision made since by anyone gets 409.",
+    )
 
 
 class AddCodeIn(DecisionIn):
@@ -116,10 +124,10 @@ def ventures(
     country: str = "",
     sector: str = "",
     coder: str = "",
-    min_score: float | None = None,
-    max_score: float | None = None,
-    page: int = 1,
-    per_page: int = 50,
+    min_score: Score = None,
+    max_score: Score = None,
+    page: Annotated[int, Query(ge=1, le=browse.MAX_PAGE)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=browse.MAX_PER_PAGE)] = 50,
 ) -> dict[str, Any]:
     flt = venture_filter(dict(request.query_params), codebook_of(request))
     result = browse.list_ventures(store_of(request), flt, hidden=hidden_of(request, account))
@@ -164,6 +172,7 @@ def _decide(
         status=status,
         memo=body.memo,
         spans=_spans(body.evidence),
+        base=body.base,
     )
 
 
@@ -288,14 +297,24 @@ def import_state(request: Request, job_id: str, account: Viewer) -> dict[str, An
     return job.to_dict()  # type: ignore[no-any-return]
 
 
-@router.get("/export/codes", summary="Export the codes (jsonl or csv)")
+@router.get(
+    "/export/codes",
+    summary="Export the codes (jsonl or csv)",
+    response_class=Response,
+    responses={200: {"description": "One row per venture", "content": {NDJSON: {}, "text/csv": {}}}},
+)
 def export_codes(
     request: Request, account: Viewer, fmt: str = "jsonl", accepted_only: bool = False
 ) -> Response:
     return export_file(request, "codes", fmt, accepted_only)
 
 
-@router.get("/export/report", summary="The HTML map report")
+@router.get(
+    "/export/report",
+    summary="The HTML map report",
+    response_class=Response,
+    responses={200: {"description": "A self-contained HTML page", "content": {"text/html": {}}}},
+)
 def export_report(request: Request, account: Viewer, accepted_only: bool = False) -> Response:
     return export_file(request, "report", "html", accepted_only)
 
@@ -316,9 +335,7 @@ def coders(request: Request, account: Viewer) -> list[str]:
 
 
 @router.get("/agreement", summary="Cohen's kappa and Krippendorff's alpha of two coders")
-def agreement(
-    request: Request, account: Viewer, a: str, b: str, min_score: float | None = None
-) -> dict[str, Any]:
+def agreement(request: Request, account: Viewer, a: str, b: str, min_score: Score = None) -> dict[str, Any]:
     score = request.app.state.settings.min_score if min_score is None else min_score
     report = reliability.agreement(
         store_of(request), codebook_of(request), a, b, min_score=score, hidden=hidden_of(request, account)
@@ -327,9 +344,7 @@ def agreement(
 
 
 @router.get("/disagreements", summary="Venture x code pairs where two coders differ")
-def disagreements(
-    request: Request, account: Viewer, a: str, b: str, min_score: float | None = None
-) -> list[Any]:
+def disagreements(request: Request, account: Viewer, a: str, b: str, min_score: Score = None) -> list[Any]:
     score = request.app.state.settings.min_score if min_score is None else min_score
     rows = reliability.disagreements(
         store_of(request), codebook_of(request), a, b, min_score=score, hidden=hidden_of(request, account)
@@ -356,7 +371,12 @@ def create_set(request: Request, account: Admin, body: CodingSetIn) -> dict[str,
 
 
 @router.get("/events", summary="The audit trail (newest first)")
-def events(request: Request, account: Viewer, venture_id: str | None = None, limit: int = 100) -> list[Any]:
+def events(
+    request: Request,
+    account: Viewer,
+    venture_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[Any]:
     store = store_of(request)
     if venture_id:
         return _clean(browse.venture_events(store, venture_id, limit=limit))  # type: ignore[no-any-return]
@@ -396,6 +416,6 @@ def create_token(request: Request, account: Viewer, body: TokenIn) -> dict[str, 
 
 
 @router.delete("/tokens/{token_id}", summary="Revoke a token")
-def revoke_token(request: Request, token_id: int, account: Viewer) -> dict[str, bool]:
+def revoke_token(request: Request, token_id: RowId, account: Viewer) -> dict[str, bool]:
     accounts.revoke_token(store_of(request), token_id, actor=account)
     return {"ok": True}

@@ -65,8 +65,8 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
         description="Review, reliability and export of a simap project. Authenticate with "
         "`Authorization: Bearer <token>` (create tokens on the Tokens page).",
         version="1",
-        openapi_url="/api/openapi.json",
-        docs_url=None,  # Swagger UI loads JavaScript from a CDN; the description is enough
+        openapi_url=None,  # served behind the log-in by simap.web.apidocs, with /docs
+        docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -119,6 +119,10 @@ def create_app(settings: Settings, *, store: Store | None = None) -> FastAPI:
     def healthz() -> dict[str, bool]:
         return {"ok": True}
 
+    from simap.web import apidocs, security
+
+    apidocs.install(app)  # /api/openapi.json and /docs, behind the log-in
+    security.install(app)  # security headers on every response, log-in throttling
     return app
 
 

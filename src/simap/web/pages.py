@@ -116,10 +116,21 @@ async def login(
         return render(
             request, "login.html", {"next": next, "error": "The form expired; try again."}, status_code=403
         )
+    from simap.web import security
+
+    wait = security.login_wait(request, username)
+    if wait:
+        refused = render(
+            request, "login.html", {"next": next, "error": security.wait_message(wait)}, status_code=429
+        )
+        refused.headers["Retry-After"] = str(wait)
+        return refused
     try:
         account = accounts.authenticate(store_of(request), username.strip(), password)
     except PermissionDenied as exc:
+        security.login_failed(request, username)
         return render(request, "login.html", {"next": next, "error": exc.message}, status_code=403)
+    security.login_succeeded(request, username)
     response = redirect(_safe_next(next))
     sessions.write(response, sessions.new(account.id))  # a fresh session id on log-in
     return response
@@ -290,6 +301,7 @@ async def decide(
     start: Annotated[str | None, Form()] = None,
     end: Annotated[str | None, Form()] = None,
     queue: Annotated[int, Form()] = 0,
+    base: Annotated[str | None, Form()] = None,
 ) -> Response:
     venture_id = request.path_params["venture_id"]
     store, book = store_of(request), codebook_of(request)
@@ -305,6 +317,7 @@ async def decide(
             status="accepted" if action == "accept" else "rejected",
             memo=memo,
             spans=spans,
+            base=int(base) if base and base.strip().isdigit() else None,
         )
     elif action == "add":
         actions.add_code(store, book, venture_id, code_id, user=me.username, spans=spans, memo=memo)

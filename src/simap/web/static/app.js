@@ -107,6 +107,11 @@
     if (!window.confirm(form.dataset.confirm)) ev.preventDefault();
   }));
 
+  $$("select[data-autosubmit]").forEach((s) => s.addEventListener("change", () => s.form.submit()));
+  $$("a[data-back]").forEach((a) => a.addEventListener("click", (ev) => {
+    if (window.history.length > 1) { ev.preventDefault(); window.history.back(); }
+  }));
+
   $$("[data-show-help]").forEach((a) => a.addEventListener("click", (ev) => {
     ev.preventDefault(); $("#help").hidden = !$("#help").hidden;
   }));
