@@ -146,5 +146,5 @@ def test_report_and_diagnose_take_a_project_version(
     html = tmp_path / "map.html"
     invoke("report", "-p", db, "--out", str(html), "--no-pdf", "--text-embedder", "none", "--codebook", ref)
     assert before.version in html.read_text()  # the report of the older version, by NAME@VERSION
-    out = invoke("diagnose", "-p", db, "--text", "We collect survey data.", "--codebook", ref, "--json")
+    out = invoke("diagnose", "-p", db, "--text", "We collect survey data.", "--codebook", ref, "--json", "-q")
     assert json.loads(out)["map"]["codebook_version"] == before.version

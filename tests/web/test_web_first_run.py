@@ -109,3 +109,12 @@ def test_first_run_tokens_discover_and_diagnose(server: str, browser: Any) -> No
     page.click("form.diagnose button[type=submit]")
     page.wait_for_load_state("load")
     assert "Water Watch" in page.content()
+
+
+def test_the_setup_command_never_shows_a_database_password() -> None:
+    from simap.web.pages import shown_project
+
+    assert shown_project("simap-project.db") == "simap-project.db"
+    assert shown_project("sqlite:////srv/p.db") == "/srv/p.db"
+    shown = shown_project("postgresql+psycopg://simap:s3cret@db:5432/simap")
+    assert "s3cret" not in shown and "db:5432/simap" in shown

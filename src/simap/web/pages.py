@@ -32,8 +32,20 @@ def has_users(request: Request) -> bool:
     return bool(accounts.list_users(store_of(request)))
 
 
+def shown_project(project: str) -> str:
+    """The project as the ``-p`` of a command, never with a database password."""
+    if "://" not in project:
+        return project
+    from sqlalchemy.engine import make_url
+
+    url = make_url(project)
+    if url.get_backend_name() == "sqlite" and url.database:
+        return url.database
+    return url.render_as_string(hide_password=True)
+
+
 def _setup_ctx(request: Request, error: str | None = None) -> dict[str, Any]:
-    project = request.app.state.settings.project
+    project = shown_project(str(request.app.state.settings.project))
     return {"error": error, "command": f"simap users add NAME --role admin -p {project}"}
 
 
