@@ -9,9 +9,10 @@ bootstrap over organisations (1,000 resamples), Brier score of the held-out scor
 precision 0.8 per code (thresholds chosen on the training folds' out-of-fold scores) and training
 time. ``curve`` gives the default configuration at 50/100/200/400/all training labels.
 
-    python bench/seed_learning.py [ablation] [curve]   (default: both)
+    python bench/seed_learning.py [ablation] [curve] [finetune]   (default: ablation curve)
 
-Writes bench/out/seed_learning.json.
+Writes bench/out/seed_learning.json (``finetune``, slow: blend on MiniLM, plain and fine-tuned
+per fold on contrastive pairs of that fold's labels).
 """
 
 from __future__ import annotations
@@ -123,9 +124,18 @@ def bootstrap(data: dict[str, Any], pred: np.ndarray, n: int = 1000, seed: int =
     return {"pooled": ci(pooled), "per_code": {c: ci(v) for c, v in per.items()}}
 
 
-def run(data: dict[str, Any], params: dict[str, Any] | None, *, n_train: int | None = None) -> dict[str, Any]:
-    """Grouped 5-fold CV of one configuration (``params`` None: the zero-shot coder)."""
-    emb = get_embedder(BACKEND)
+def run(
+    data: dict[str, Any],
+    params: dict[str, Any] | None,
+    *,
+    n_train: int | None = None,
+    backend: str = BACKEND,
+    finetune: bool = False,
+) -> dict[str, Any]:
+    """Grouped 5-fold CV of one configuration (``params`` None: the zero-shot coder); ``finetune``:
+    per fold, first fine-tune MiniLM on that fold's training labels (SetFit-style contrastive pairs,
+    ``simap train --finetune``) and code with it."""
+    emb = get_embedder(backend)
     cache = MemoryCache()
     book, seg, labels, ids = data["book"], data["seg"], data["labels"], data["ids"]
     codes = book.ids()
@@ -139,6 +149,23 @@ def run(data: dict[str, Any], params: dict[str, Any] | None, *, n_train: int | N
         train_ids = {ids[i] for i in tr}
         test_ids = [ids[i] for i in te]
         t0 = time.perf_counter()
+        if finetune:
+            import tempfile
+            from pathlib import Path
+
+            from simap.coding.finetune import finetune_sentence_model
+
+            tmp = tempfile.mkdtemp(prefix="simap-ft-")
+            tuned = finetune_sentence_model(
+                book,
+                seg[seg["venture_id"].isin(train_ids)],
+                labels[labels["venture_id"].isin(train_ids)],
+                Path(tmp) / "m",
+                min_positives=1,
+                max_pairs=600,
+            )
+            emb = get_embedder("minilm", model=str(tuned))
+            cache = MemoryCache()
         if params is None:
             coder: Any = ZeroShotCoder(emb, cache=cache).fit(book)
         else:
@@ -206,6 +233,19 @@ def main(which: list[str]) -> None:
                 f"({res['train_seconds_per_fold']:.1f} s/fold)",
                 flush=True,
             )
+    if "finetune" in which:  # slow: MiniLM, and a fine-tuning per fold
+        out["finetune"] = {}
+        for name, kwargs in (
+            ("blend on MiniLM", {"backend": "minilm"}),
+            ("blend on MiniLM fine-tuned per fold (SetFit-style)", {"backend": "minilm", "finetune": True}),
+        ):
+            res = run(data, CONFIGS["blend (default)"], **kwargs)  # type: ignore[arg-type]
+            out["finetune"][name] = res
+            print(
+                f"{name:45s} pooled {res['pooled_kappa']:.3f} B2 {res['per_code']['B2']['kappa']:.3f} "
+                f"({res['train_seconds_per_fold']:.1f} s/fold)",
+                flush=True,
+            )
     if "curve" in which:
         out["curve"] = []
         for n in (50, 100, 200, 400, None):
@@ -219,7 +259,7 @@ def main(which: list[str]) -> None:
                 f"B2 {res['per_code']['B2']['kappa']:.3f}",
                 flush=True,
             )
-    _common.write_result("seed_learning", out)
+    _common.write_result("seed_learning" if which != ["finetune"] else "seed_learning_finetune", out)
 
 
 if __name__ == "__main__":

@@ -891,7 +891,8 @@ def db_restore(
         store.dispose()
     console.print(
         f"[green]Restored[/green] {project} from {backup} (revision {revision})"
-        + (f"; the data it replaced: {saved}" if saved else "")
+        + (f"; the data it replaced: {saved}" if saved else ""),
+        soft_wrap=True,  # paths stay whole
     )
 
 

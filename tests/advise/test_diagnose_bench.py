@@ -131,7 +131,7 @@ def test_diagnose_cli_text_options(advice_project) -> None:
 
     db = advice_project.store.url.replace("sqlite:///", "")
     text = "We collect survey data in the field. Volunteers write a wiki. I train girls to code."
-    args = ["diagnose", "-p", db, "--text", text, "--json", "--text-min-score", "0.01"]
+    args = ["diagnose", "-p", db, "--text", text, "--json", "-q", "--text-min-score", "0.01"]
     result = CliRunner().invoke(app, [*args, "--max-text-codes", "2"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     d = json.loads(result.output)

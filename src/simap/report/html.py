@@ -150,7 +150,9 @@ def _meta_items(meta: Mapping[str, Any]) -> list[tuple[str, str]]:
     for key, value in meta.items():
         if key in _META_SHOWN_ELSEWHERE:
             continue
-        label = META_LABELS.get(str(key), str(key).replace("_", " ").capitalize())
+        name = str(key)
+        # snake_case keys read as words; a label already written for people ("LLM data policy") stays
+        label = META_LABELS.get(name) or (name.replace("_", " ").capitalize() if name.islower() else name)
         text = readable(value)
         if key == "coded_at":
             text = text.replace("T", " ")
