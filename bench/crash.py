@@ -111,6 +111,38 @@ def run_ok(*args: str) -> tuple[float, str]:
     return time.perf_counter() - t0, out
 
 
+def opened(pid: int, db: Path) -> bool:
+    """True once process ``pid`` has the database file open (Linux: /proc/<pid>/fd)."""
+    target = str(db.resolve())
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return Path(str(db) + "-wal").exists()  # no /proc: the WAL appears when it connects
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") == target:
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def timed(args: list[str], db: Path) -> tuple[float, float]:
+    """Run to completion; (seconds until the database was opened, seconds until the end)."""
+    t0 = time.perf_counter()
+    proc = simap(*args)
+    t_open = None
+    while proc.poll() is None:
+        if t_open is None and opened(proc.pid, db):
+            t_open = time.perf_counter() - t0
+        time.sleep(0.01)
+    _, err = proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"simap {' '.join(args)} failed: {err}")
+    end = time.perf_counter() - t0
+    return (t_open if t_open is not None else end), end
+
+
 def snapshot(db: Path) -> dict[str, Any]:
     """What is committed in ``db``: counts, ids, the machine rows' runs, the human decisions."""
     conn = sqlite3.connect(db)
@@ -202,7 +234,9 @@ def trial(kind: str, base: dict[str, Any], work: Path, delay: float, *, twice: b
         else ["code", "-p", str(db), "-e", "fake", "-w", "1"]
     )
     proc = simap(*args)
-    time.sleep(delay)
+    while proc.poll() is None and not opened(proc.pid, db):  # Python and the libraries load first
+        time.sleep(0.01)
+    time.sleep(delay)  # then a random moment of the work (reading, coding, the transaction)
     killed = proc.poll() is None
     if killed:
         os.kill(proc.pid, signal.SIGKILL)
@@ -228,7 +262,7 @@ def trial(kind: str, base: dict[str, Any], work: Path, delay: float, *, twice: b
             problems.append(f"mixed machine rows: runs {after['machine_runs']}, {after['machine_rows']} rows")
         outcome = "committed" if after["machine_runs"] != before["machine_runs"] else "rolled back"
     # recovery: the command completes, and once more changes nothing
-    run_ok(*args)
+    t_open, t_end = timed(args, db)
     done = snapshot(db)
     if kind == "import" and len(done["ventures"]) != 2 * base["n"]:
         problems.append(f"re-run imported {len(done['ventures'])} ventures, not {2 * base['n']}")
@@ -256,6 +290,7 @@ def trial(kind: str, base: dict[str, Any], work: Path, delay: float, *, twice: b
         "outcome": outcome,
         "stale_running_runs": after["running_runs"] - before["running_runs"],
         "idempotency_checked": twice,
+        "work_seconds": round(t_end - t_open, 2),
         "problems": problems,
     }
 
@@ -266,14 +301,18 @@ def run(
     rng = random.Random(seed)
     tmp = Path(folder or tempfile.mkdtemp(prefix="simap-crash-"))
     base = baseline(tmp, n, seed)
-    trials = []
+    trials: list[dict[str, Any]] = []
+    # how long the work takes once the database is open, per command (updated by each re-run)
+    work = {
+        "import": max(base["t_import"] - base["t_start"], 0.5),
+        "code": max(base["t_code"] - base["t_start"], 0.5),
+    }
     for i in range(kills):
         kind = "import" if i % 2 == 0 else "code"
-        full = base["t_import"] if kind == "import" else base["t_code"]
-        # kill between the start of the work (Python loaded) and the normal end
-        delay = rng.uniform(0.8 * base["t_start"], full)
+        delay = rng.uniform(0.0, work[kind])  # a random moment of the work
         twice = i % idempotency_every < 2
         trials.append(trial(kind, base, tmp, delay, twice=twice))
+        work[kind] = max(trials[-1]["work_seconds"], 0.2)
     summary = {
         "kills": kills,
         "ventures": n,
