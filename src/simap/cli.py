@@ -565,15 +565,20 @@ def print_agreement(report: Any) -> None:
     table = Table(title=f"{report.title} ({report.n_items} ventures)")
     for col in ("code", "support", "predicted", "precision", "recall", "F1", "kappa"):
         table.add_column(col, justify="right" if col != "code" else "left")
+
+    def num(value: float, used: bool = True) -> str:
+        return "-" if not used or value != value else f"{value:.2f}"  # NaN: undefined
+
     for r in report.per_code.to_dict("records"):
+        used = bool(r["support"] or r["predicted"])  # a code nobody used has no agreement to show
         table.add_row(
             r["code_id"],
             str(r["support"]),
             str(r["predicted"]),
-            f"{r['precision']:.2f}",
-            f"{r['recall']:.2f}",
-            f"{r['f1']:.2f}",
-            f"{r['kappa']:.2f}",
+            num(r["precision"], bool(r["predicted"])),
+            num(r["recall"], bool(r["support"])),
+            num(r["f1"], used),
+            num(r["kappa"], used),
         )
     console.print(table)
     p = report.pooled

@@ -118,3 +118,12 @@ def test_cli_evaluate_says_what_it_compares(gold_imported) -> None:
     assert json.loads(out.stdout)["reference"] == "coder 'gold'"
     out = runner.invoke(app, ["evaluate", "-p", db, "--gold", str(gold), "--coder", "gold"])
     assert out.exit_code != 0 and "imported from the gold file" in str(out.exception)
+
+
+def test_a_code_nobody_used_has_no_kappa_not_a_perfect_one() -> None:
+    gold = {"a": {"X"}, "b": set(), "c": {"X"}}
+    pred = {"a": {"X"}, "b": set(), "c": set()}
+    rep = compare(gold, pred, ["X", "UNUSED"])
+    per = rep.per_code.set_index("code_id")
+    assert np.isnan(per.loc["UNUSED", "kappa"])  # was 1.00: agreement on never using a code
+    assert per.loc["X", "kappa"] == pytest.approx(cohen_kappa_score([1, 0, 1], [1, 0, 0]))

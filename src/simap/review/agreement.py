@@ -101,7 +101,9 @@ def _binary_kappa(a: np.ndarray, b: np.ndarray) -> float:
     pa, pb = a.mean(), b.mean()
     pe = float(pa * pb + (1 - pa) * (1 - pb))
     if pe >= 1.0:
-        return 1.0 if po == 1.0 else 0.0
+        # both coders gave one answer only (e.g. neither ever used the code): kappa is undefined,
+        # not a perfect 1.00
+        return float("nan")
     return (po - pe) / (1 - pe)
 
 
