@@ -96,3 +96,15 @@ def test_migration_0002_up_and_down(project_path) -> None:
     store.migrate(backup=False)
     assert "users" in set(sa.inspect(store.engine).get_table_names())
     store.dispose()
+
+
+def test_an_id_beyond_a_database_integer_is_no_token(database) -> None:
+    # PostgreSQL INTEGER is 32-bit: 2**31 was an overflow (500 from the API), now "not found"
+    s = open_store(database)
+    try:
+        admin = accounts.add_user(s, "adm", "a long password", role="admin")
+        for token_id in (2**31, 2**63 - 1, 0):
+            with pytest.raises(NotFound, match="does not exist"):
+                accounts.revoke_token(s, token_id, actor=admin)
+    finally:
+        s.dispose()

@@ -332,7 +332,8 @@ def list_tokens(store: Store, username: str | None = None) -> list[TokenInfo]:
 
 def revoke_token(store: Store, token_id: int, *, actor: Account) -> None:
     """Revoke a token; only its owner or an admin may."""
-    if not 1 <= token_id < 2**63:  # beyond a database integer: no such token (not an overflow)
+    # ids are INTEGER columns (32-bit on PostgreSQL): a larger id is no token, not an overflow
+    if not 1 <= token_id < 2**31:
         raise NotFound(f"API token {token_id} does not exist.")
     with store.session() as session, session.begin():
         row = session.get(ApiToken, token_id)
