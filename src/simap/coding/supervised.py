@@ -617,14 +617,7 @@ class SupervisedCoder(ZeroShotCoder):
                 margin[:, j] = blended - part["cut"]
                 z[:, j] = blended
         score = self._probability(margin, scale=1.0)
-        row = {v: i for i, v in enumerate(ids)}
-        col = {c: j for j, c in enumerate(self.code_ids_)}
-        out = base.copy()
-        i = out["venture_id"].map(row).to_numpy()
-        j = out["code_id"].map(col).to_numpy()
-        out["raw"] = z[i, j].astype(float)
-        out["score"] = score[i, j].astype(float)
-        return out.reset_index(drop=True)
+        return self._rescored(base, ids, z, score)
 
     # venture level -------------------------------------------------------------------------
     def _venture_texts(
@@ -852,13 +845,8 @@ class SupervisedCoder(ZeroShotCoder):
                 rows.append((v, c, float(score[i, j]), float(raw[i, j]), ev))
         return pd.DataFrame(rows, columns=SUGGESTION_COLUMNS)
 
-    def _predict_stack(self, segments: pd.DataFrame) -> pd.DataFrame:
-        if len(segments) == 0:
-            return pd.DataFrame(columns=SUGGESTION_COLUMNS)
-        ids = list(pd.unique(segments["venture_id"]))
-        base, raw = self._zeroshot_raw(segments, ids)
-        z = raw + self._venture_embeddings(segments, ids) @ self.stack_w_ + self.stack_b_
-        score = self._probability(z - self.thresholds_[None, :], scale=1.0)
+    def _rescored(self, base: pd.DataFrame, ids: list[str], z: np.ndarray, score: np.ndarray) -> pd.DataFrame:
+        """``base`` (zero-shot suggestions: their evidence) with raw and score from (ids x codes) arrays."""
         row = {v: i for i, v in enumerate(ids)}
         col = {c: j for j, c in enumerate(self.code_ids_)}
         out = base.copy()
@@ -867,3 +855,12 @@ class SupervisedCoder(ZeroShotCoder):
         out["raw"] = z[i, j].astype(float)
         out["score"] = score[i, j].astype(float)
         return out.reset_index(drop=True)
+
+    def _predict_stack(self, segments: pd.DataFrame) -> pd.DataFrame:
+        if len(segments) == 0:
+            return pd.DataFrame(columns=SUGGESTION_COLUMNS)
+        ids = list(pd.unique(segments["venture_id"]))
+        base, raw = self._zeroshot_raw(segments, ids)
+        z = raw + self._venture_embeddings(segments, ids) @ self.stack_w_ + self.stack_b_
+        score = self._probability(z - self.thresholds_[None, :], scale=1.0)
+        return self._rescored(base, ids, z, score)

@@ -170,17 +170,18 @@ def _too_long_line(path: Path, line: int) -> InvalidInput:
     )
 
 
-def _byte_lines(path: Path, fh: Any) -> Iterator[bytes]:
-    """The lines of a binary file, each at most MAX_LINE_BYTES (else InvalidInput)."""
+def _bounded_lines(path: Path, fh: Any) -> Iterator[Any]:
+    """The lines of a file opened in binary or text mode, each at most MAX_LINE_BYTES bytes or
+    characters (else InvalidInput naming the line)."""
     number = 0
     while True:
-        raw = fh.readline(MAX_LINE_BYTES + 1)
-        if not raw:
+        line = fh.readline(MAX_LINE_BYTES + 1)
+        if not line:
             return
         number += 1
-        if len(raw) > MAX_LINE_BYTES:
+        if len(line) > MAX_LINE_BYTES:
             raise _too_long_line(path, number)
-        yield raw
+        yield line
 
 
 def _whole_document(path: Path) -> str:
@@ -284,7 +285,7 @@ def _iter_json(path: Path) -> Iterator[RawRecord]:
             return
         fh.seek(0)
         first_data = True
-        for number, raw_bytes in enumerate(_byte_lines(path, fh), start=1):
+        for number, raw_bytes in enumerate(_bounded_lines(path, fh), start=1):
             raw = _decode(path, raw_bytes, number)
             if not raw.strip():
                 continue
@@ -534,19 +535,6 @@ def _sniff_delimiter(path: Path, first_line: str) -> str:
     return best if counts[best] else ","
 
 
-def _text_lines(path: Path, fh: Any) -> Iterator[str]:
-    """The lines of a text file, each at most MAX_LINE_BYTES characters (else InvalidInput)."""
-    number = 0
-    while True:
-        line = fh.readline(MAX_LINE_BYTES + 1)
-        if not line:
-            return
-        number += 1
-        if len(line) > MAX_LINE_BYTES:
-            raise _too_long_line(path, number)
-        yield line
-
-
 @readers.register("csv", help="CSV/TSV with a header row: one venture per row")
 def read_csv(path: Path) -> Iterator[RawRecord]:
     """CSV (or TSV) with a header row; the delimiter is taken from the header line."""
@@ -561,7 +549,7 @@ def read_csv(path: Path) -> Iterator[RawRecord]:
                 raise _too_long_line(path, 1)
             fh.seek(0)
             # utf-8-sig: seeking back to 0 re-skips the BOM
-            reader = csv.reader(_text_lines(path, fh), delimiter=_sniff_delimiter(path, first_line))
+            reader = csv.reader(_bounded_lines(path, fh), delimiter=_sniff_delimiter(path, first_line))
             header: list[str | None] | None = None
             for number, row in enumerate(reader, start=1):
                 if header is None:

@@ -283,37 +283,28 @@ class _Reader:
             out[name] = _typed(split_tag(value_el.tag)[1], value_el.text, is_json, vv, self.f)
         return out
 
-    def text_selection(self, sel: Element, doc: str | None) -> _Sel:
-        start = _int(sel.get("startPosition"), sel, "startPosition", self.f)
-        end = _int(sel.get("endPosition"), sel, "endPosition", self.f)
+    def _selection(self, sel: Element, **position: Any) -> _Sel:
         return _Sel(
             guid=norm_guid(sel.get("guid"), sel, self.f),
-            doc=doc,
-            start=start,
-            end=end,
             name=sel.get("name"),
             description=sel.findtext(self.t("Description")),
             codings=self.codings(sel),
             notes=self.noterefs(sel),
             user=_guid(sel, "creatingUser", self.f),
             element=sel,
+            **position,
         )
+
+    def text_selection(self, sel: Element, doc: str | None) -> _Sel:
+        start = _int(sel.get("startPosition"), sel, "startPosition", self.f)
+        end = _int(sel.get("endPosition"), sel, "endPosition", self.f)
+        return self._selection(sel, doc=doc, start=start, end=end)
 
     def other_selection(self, sel: Element) -> _Sel:
         rep = sel.find(self.t("Representation"))
         quote = rep.findtext(self.t("PlainTextContent")) if rep is not None else None
-        return _Sel(
-            quote=(quote or sel.get("name") or "").strip() or None,
-            guid=norm_guid(sel.get("guid"), sel, self.f),
-            doc=None,
-            start=None,
-            end=None,
-            name=sel.get("name"),
-            description=sel.findtext(self.t("Description")),
-            codings=self.codings(sel),
-            notes=self.noterefs(sel),
-            user=_guid(sel, "creatingUser", self.f),
-            element=sel,
+        return self._selection(
+            sel, quote=(quote or sel.get("name") or "").strip() or None, doc=None, start=None, end=None
         )
 
     def source(self, el: Element, defs: dict[str, tuple[str, str, bool]]) -> _Source:
