@@ -112,6 +112,9 @@ def list_versions(store: Store) -> list[VersionInfo]:
             ).all()
         }
     out = []
+    # newest first by the full timestamp: saved_at shows whole seconds, and two versions saved in
+    # one second (an edit right after a coding run) must not tie
+    rows = sorted(rows, key=lambda r: (r[3] is not None, r[3]), reverse=True)
     for version, name, content, created in rows:
         n, last = runs.get(version, (0, None))
         active = sum(1 for c in (content or {}).get("codes", []) if not c.get("retired"))
@@ -128,7 +131,6 @@ def list_versions(store: Store) -> list[VersionInfo]:
                 builtin=version in builtin,
             )
         )
-    out.sort(key=lambda v: v.saved_at or "", reverse=True)
     return out
 
 
