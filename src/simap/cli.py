@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Column, Table
 
-from simap.defaults import DEFAULT_EMBEDDER, DEFAULT_MIN_SCORE, DEFAULT_WORKERS
+from simap.defaults import DEFAULT_BATCH_VENTURES, DEFAULT_EMBEDDER, DEFAULT_MIN_SCORE, DEFAULT_WORKERS
 from simap.errors import SimapError
 from simap.progress import progress_bar, set_quiet
 from simap.review.commands import AtLeastOneOpt, CodebookOpt, ContextFieldOpt, LevelOpt, coder_params
@@ -266,9 +266,38 @@ def code_cmd(
             "review) or stack (logistic regression on the trained coder's calibration data).",
         ),
     ] = "gate",
+    executor: Annotated[
+        str,
+        typer.Option(
+            "--executor",
+            help="Where batches run: local (this machine, --workers processes) or dask (a Dask "
+            "cluster: --scheduler, $SIMAP_DASK_ADDRESS, else a LocalCluster of --workers).",
+        ),
+    ] = "local",
+    scheduler: Annotated[
+        str | None,
+        typer.Option("--scheduler", help="--executor dask: scheduler address, e.g. tcp://10.0.0.5:8786."),
+    ] = None,
+    batch: Annotated[
+        int,
+        typer.Option(
+            "--batch", min=1, help="Ventures per batch: the unit of memory, of a commit and of --resume."
+        ),
+    ] = DEFAULT_BATCH_VENTURES,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Continue the newest interrupted or failed run (same codebook, coder, options) "
+            "after its last committed batch.",
+        ),
+    ] = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Machine-code every venture against a codebook, with evidence sentences and scores."""
+    """Machine-code every venture against a codebook, with evidence sentences and scores.
+
+    The run streams in batches and commits each one: a run that was killed or failed continues
+    with `simap code --resume` and ends as an uninterrupted run would."""
     params = {"model": model} if model else None
     coder_params = None
     if coder in ("llm", "ensemble"):
@@ -291,8 +320,15 @@ def code_cmd(
                 coder_params=coder_params,
                 workers=workers,
                 precision=precision,
+                executor=executor,
+                scheduler=scheduler,
+                batch_ventures=batch,
+                resume=resume,
                 progress=progress,
             )
+    resumed = result.stats.get("resumed")
+    if resumed:
+        console.print(f"Resumed run {result.run_id} after its last committed batch.")
     console.print(
         f"[green]Coded[/green] {result.ventures} ventures ({result.segments} sentences) against "
         f"{result.codebook}@{result.codebook_version} with {result.coder} in {result.seconds:.1f}s "

@@ -8,3 +8,6 @@ DEFAULT_CODEBOOK = "social-innovation"
 DEFAULT_MIN_SCORE = 0.5
 """A machine suggestion counts as present on the map from this calibrated score."""
 DEFAULT_WORKERS = 2
+
+DEFAULT_BATCH_VENTURES = 500
+"""Ventures per coding batch (`simap code --batch`): the unit of memory, of a commit and of resuming."""

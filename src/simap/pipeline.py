@@ -7,7 +7,8 @@ call these methods and only format their results.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ import pandas as pd
 
 from simap import codebook as cb
 from simap.codebook.schema import Codebook
-from simap.defaults import DEFAULT_EMBEDDER, DEFAULT_MIN_SCORE
+from simap.defaults import DEFAULT_BATCH_VENTURES, DEFAULT_EMBEDDER, DEFAULT_MIN_SCORE
 from simap.errors import InvalidInput, NotFound
 from simap.store import repo
 from simap.store.db import Store, open_store
@@ -151,6 +152,8 @@ class Project:
 
         emb = get_embedder(embedder, **(embedder_params or {}))
         cache = repo.DbEmbeddingCache(self.store) if getattr(emb, "cache_worthy", False) else None
+        if corpus is None and embedder == "tfidf":  # a lexical model is fitted on the corpus
+            corpus = repo.load_segments(self.store)["text"].tolist()
         coder = coders.create("zeroshot", embedder=emb, cache=cache, **coder_params)
         return coder.fit(codebook, corpus=corpus)
 
@@ -163,8 +166,11 @@ class Project:
         coder_params: dict[str, Any] | None = None,
         coder: str = "zeroshot",
         workers: int = 1,
-        batch_ventures: int = 500,
+        batch_ventures: int = DEFAULT_BATCH_VENTURES,
         precision: float | None = None,
+        executor: str = "local",
+        scheduler: str | None = None,
+        resume: bool = False,
         progress: Progress = _no_progress,
     ) -> CodeResult:
         """Machine-code every venture against a codebook and store the suggestions with provenance.
@@ -172,58 +178,50 @@ class Project:
         ``codebook``: a Codebook, a built-in name or file, a project version (``NAME@VERSION``), or
         None for the project's working codebook (the last saved or coded one, else the default).
         The coded version becomes the working codebook; the run keeps the codes it found per
-        venture (``stats["present_by_venture"]``) for :func:`simap.review.codebook_versions.diff`.
+        venture (``stats["present_by_venture"]``, up to :data:`SNAPSHOT_MAX_VENTURES`) for
+        :func:`simap.review.codebook_versions.diff`.
+
+        ``coder``: a name of the ``coders`` registry (``simap backends``). ``embedder`` and
+        ``embedder_params`` apply to coders that take an embedder (zeroshot).
+
+        The run streams: ventures are read ``batch_ventures`` at a time in id order, coded by
+        ``executor`` (``local`` or ``dask``; ``workers`` processes, ``scheduler`` a Dask address)
+        and each batch's suggestions are committed with the run's progress, so memory holds a few
+        batches whatever the size of the corpus. ``resume``: continue the newest interrupted or
+        failed run of the same codebook version, coder and settings after its last committed
+        batch; the end state is that of an uninterrupted run.
 
         ``precision``: a target precision (e.g. 0.8) for a calibrated coder: per code, suggestions
         below the score that reached it out of fold are stored as ``abstained`` (left for review,
         not counted on the map until accepted; see :func:`simap.coding.calibration.apply_precision`).
         """
+        from simap.executors import get_executor
         from simap.review import codebook_versions
 
+        if isinstance(batch_ventures, bool) or not isinstance(batch_ventures, int) or batch_ventures < 1:
+            raise InvalidInput(
+                f"batch_ventures must be a positive integer; got {batch_ventures!r}.",
+                field="batch_ventures",
+                hint="e.g. --batch 500",
+            )
         book = self.resolve_codebook(codebook)
         t0 = time.perf_counter()
-        ventures = repo.load_ventures(self.store)
-        if ventures.empty:
+        corpus = repo.venture_fingerprint(self.store)
+        if corpus["n"] == 0:
             raise NotFound("this project has no ventures to code.", hint="run `simap import FILE` first")
         version = repo.save_codebook(self.store, book, actor=self.actor)
         repo.mark_interrupted_runs(self.store)  # runs of killed processes are not "running"
-        ids = ventures["id"].tolist()
-        corpus = None
-        if embedder == "tfidf":
-            corpus = repo.load_segments(self.store)["text"].tolist()
         progress("load model", 0, 1)
-        machine: Any
-        if coder == "supervised":
-            from simap.coding.training import load_trained
-
-            machine, train_run = load_trained(self.store, book)
-            machine.cache = None
-            coder_key = f"supervised:{machine.embedder.key}:run{train_run}"
-        elif coder == "zeroshot":
-            machine = self.make_coder(
-                book,
-                embedder=embedder,
-                embedder_params=embedder_params,
-                corpus=corpus,
-                **(coder_params or {}),
-            )
-            coder_key = machine.key
-        else:
-            machine = self.make_registered_coder(coder, book, coder_params)
-            coder_key = machine.key
+        params_in = dict(coder_params or {})
+        if coder == "zeroshot":
+            params_in |= {"embedder": embedder, "embedder_params": embedder_params}
+        machine = self.make_registered_coder(coder, book, params_in)
+        coder_key = getattr(machine, "run_key", None) or machine.key
         progress("load model", 1, 1)
         if hasattr(machine, "progress"):
             machine.progress = progress
-        precision_cut: dict[str, float] | None = None
-        if precision is not None:
-            if not hasattr(machine, "precision_thresholds"):
-                raise InvalidInput(
-                    f"--precision needs a calibrated coder; coder {coder!r} has no calibration data.",
-                    field="precision",
-                    hint="run `simap train`, then `simap code --coder supervised --precision 0.8`",
-                )
-            precision_cut = machine.precision_thresholds(precision)
-        params = machine.get_params() | {"workers": workers}
+        precision_cut = self._precision_cut(machine, coder, precision)
+        params = machine.get_params() | {"workers": workers, "batch_ventures": batch_ventures}
         if precision_cut is not None:
             # JSON has no infinity: a code that never reaches the target (abstains everywhere) is null
             params |= {
@@ -232,63 +230,66 @@ class Project:
                     c: (round(t, 4) if np.isfinite(t) else None) for c, t in precision_cut.items()
                 },
             }
-        run_id = repo.start_run(
-            self.store, kind="code", codebook_version=version, model=coder_key, params=params
+        run_id, progress_so_far = self._start_or_resume(
+            resume, version=version, model=coder_key, params=params, corpus=corpus
         )
+        run = _RunProgress(corpus=corpus, **progress_so_far)
+        in_driver = bool(getattr(machine, "needs_documents", False))
+        if in_driver:  # a coder reading whole texts (llm) is I/O-bound and runs its own concurrency
+            pool = get_executor("local", workers=1)
+        else:
+            pool = get_executor(executor, workers=workers, **({"scheduler": scheduler} if scheduler else {}))
+        run.executor = pool.describe() | {"requested": executor}
         try:
-            parts = []
-            n_segments = 0
-            from simap.coding.parallel import predict_parallel
+            if run.batches == 0:
+                codebook_versions.keep_snapshot_of_last_run(self.store)  # before it is overwritten
+            from simap.coding.stage import code_batch
 
-            for i in range(0, len(ids), batch_ventures):
-                chunk = ids[i : i + batch_ventures]
-                segments = repo.load_segments(self.store, chunk)
-                n_segments += len(segments)
-                if getattr(machine, "needs_documents", False):
-                    # a coder that reads whole texts (the LLM coder) runs its own concurrency
-                    documents = repo.load_documents(self.store, chunk)
-                    parts.append(machine.predict(segments, documents=documents))
-                else:
-                    context = ventures[ventures["id"].isin(set(chunk))] if coder == "supervised" else None
-                    parts.append(predict_parallel(machine, segments, workers=workers, ventures=context))
-                progress("code", min(i + batch_ventures, len(ids)), len(ids))
-            suggestions = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-            if precision_cut is not None and len(suggestions):
-                from simap.coding.calibration import apply_precision
+            pending: deque[tuple[str, int, int]] = deque()
 
-                suggestions = apply_precision(suggestions, precision_cut)
-            codebook_versions.keep_snapshot_of_last_run(self.store)  # before it is overwritten
-            n = repo.save_machine_suggestions(
-                self.store, suggestions, coder=coder_key, codebook_version=version, run_id=run_id
-            )
-            counted = suggestions["status"] != "abstained" if "status" in suggestions else True
-            present = int(((suggestions["score"] >= DEFAULT_MIN_SCORE) & counted).sum()) if n else 0
-            abstained = int((suggestions["status"] == "abstained").sum()) if "status" in suggestions else 0
+            def feed() -> Iterator[Any]:
+                for batch in self._code_batches(machine, batch_ventures, after=run.last_id):
+                    pending.append((batch.venture_ids[-1], len(batch.venture_ids), len(batch.segments)))
+                    yield batch
+
+            progress("code", run.ventures, corpus["n"])
+            for suggestions in pool.map(code_batch, machine, feed()):
+                last_id, n_ventures, n_segments = pending.popleft()
+                if precision_cut is not None and len(suggestions):
+                    from simap.coding.calibration import apply_precision
+
+                    suggestions = apply_precision(suggestions, precision_cut)
+                run.add(suggestions, last_id=last_id, ventures=n_ventures, segments=n_segments)
+                repo.save_machine_suggestions(
+                    self.store,
+                    suggestions,
+                    coder=coder_key,
+                    codebook_version=version,
+                    run_id=run_id,
+                    run_stats=run.stats(),
+                )
+                progress("code", run.ventures, corpus["n"])
             seconds = time.perf_counter() - t0
-            stats = {
-                "ventures": len(ids),
-                "segments": n_segments,
-                "suggestions": n,
-                "present": present,
-                "abstained": abstained,
-                "seconds": round(seconds, 3),
-                "present_min_score": DEFAULT_MIN_SCORE,
-                codebook_versions.PRESENT_KEY: codebook_versions.present_snapshot(suggestions),
-            }
+            stats = run.final(seconds)
+            if corpus["n"] <= SNAPSHOT_MAX_VENTURES:
+                stats[codebook_versions.PRESENT_KEY] = codebook_versions.snapshot_of_run(self.store, run_id)
             if hasattr(machine, "run_stats"):
                 stats["coder"] = machine.run_stats()
             repo.finish_run(self.store, run_id, stats=stats)
             codebook_versions.set_working(self.store, version)
         except BaseException as exc:
-            repo.finish_run(self.store, run_id, status="failed", error=repr(exc))
+            # the progress stays with the run: `simap code --resume` continues after its last batch
+            repo.finish_run(self.store, run_id, status="failed", error=repr(exc), stats=run.stats())
             raise
+        finally:
+            pool.close()
         return CodeResult(
             run_id=run_id,
-            ventures=len(ids),
-            segments=n_segments,
-            suggestions=n,
-            present=present,
-            abstained=abstained,
+            ventures=run.ventures,
+            segments=run.segments,
+            suggestions=run.suggestions,
+            present=run.present,
+            abstained=run.abstained,
             codebook=book.name,
             codebook_version=version,
             coder=coder_key,
@@ -297,15 +298,89 @@ class Project:
             stats=stats,
         )
 
+    def _code_batches(self, machine: Any, size: int, *, after: str | None) -> Iterator[Any]:
+        """CodeBatch after CodeBatch from the database, in venture id order after ``after``."""
+        from simap.coding.stage import CodeBatch, needs
+
+        documents, ventures = needs(machine)
+        for index, ids in enumerate(repo.venture_id_pages(self.store, size, after=after)):
+            yield CodeBatch(
+                index=index,
+                venture_ids=ids,
+                segments=repo.load_segments(self.store, ids),
+                documents=repo.load_documents(self.store, ids) if documents else None,
+                ventures=repo.load_ventures(self.store, ids) if ventures else None,
+            )
+
+    @staticmethod
+    def _precision_cut(machine: Any, coder: str, precision: float | None) -> dict[str, float] | None:
+        if precision is None:
+            return None
+        if not hasattr(machine, "precision_thresholds"):
+            raise InvalidInput(
+                f"--precision needs a calibrated coder; coder {coder!r} has no calibration data.",
+                field="precision",
+                hint="run `simap train`, then `simap code --coder supervised --precision 0.8`",
+            )
+        cut: dict[str, float] = machine.precision_thresholds(precision)
+        return cut
+
+    def _start_or_resume(
+        self, resume: bool, *, version: str, model: str, params: dict[str, Any], corpus: dict[str, Any]
+    ) -> tuple[int, dict[str, Any]]:
+        """A new run (id, no progress), or with ``resume`` the newest coding run if it was
+        interrupted or failed with the same codebook version, coder and settings on the same
+        corpus: its id and how far it got."""
+        if not resume:
+            run_id = repo.start_run(
+                self.store, kind="code", codebook_version=version, model=model, params=params
+            )
+            return run_id, {}
+        from sqlalchemy import select
+
+        from simap.store.schema import Run
+
+        with self.store.session() as session:
+            last = session.execute(
+                select(Run).where(Run.kind == "code").order_by(Run.id.desc()).limit(1)
+            ).scalar_one_or_none()
+        if last is None or last.status not in RESUMABLE:
+            state = "no coding run" if last is None else f"the newest coding run ({last.id}) is {last.status}"
+            raise NotFound(
+                f"there is no interrupted coding run to resume: {state}.",
+                hint="run `simap code` without --resume",
+            )
+        done = dict((last.stats or {}).get("progress") or {})
+        mismatch = [
+            what
+            for what, ours, theirs in (
+                ("codebook version", version, last.codebook_version),
+                ("coder", model, last.model),
+                ("settings", _comparable(params), _comparable(last.params or {})),
+                ("ventures", corpus, done.get("corpus", corpus)),
+            )
+            if ours != theirs
+        ]
+        if mismatch:
+            raise InvalidInput(
+                f"run {last.id} ({last.status}) cannot be resumed with these options: its "
+                f"{', '.join(mismatch)} differ.",
+                field="resume",
+                hint="resume with the options of that run (see `simap runs`), or run `simap code` "
+                "without --resume to start again",
+            )
+        repo.resume_run(self.store, int(last.id))
+        return int(last.id), {k: done[k] for k in _RunProgress.COUNTERS if k in done}
+
     def make_registered_coder(
         self, coder: str, codebook: Codebook, coder_params: dict[str, Any] | None = None
     ) -> Any:
-        """A coder of the registry (other than zeroshot and supervised) made for this project and
-        fitted to ``codebook``: its factory gets the project's store (settings, cache) and the params."""
+        """A coder of the ``coders`` registry made for this project and ready for ``codebook``:
+        its factory gets the project's store (settings, caches, trained models) and the params."""
         from simap.coding import coders
 
         factory = coders.get(coder)  # an unknown name lists the valid ones
-        return factory(store=self.store, **(coder_params or {})).fit(codebook)
+        return factory(store=self.store, codebook=codebook, **(coder_params or {}))
 
     def estimate_code(
         self,
@@ -755,6 +830,92 @@ class Project:
                 "are they the same data?"
             )
         return report
+
+
+SNAPSHOT_MAX_VENTURES = 100_000
+"""Runs over more ventures keep no per-venture snapshot in their stats (it would not fit in memory
+or a JSON cell); the codebook-version diff then compares with the suggestions in the database."""
+RESUMABLE = ("interrupted", "failed")
+_VOLATILE_PARAMS = ("workers", "batch_ventures")  # may differ on resume: results do not depend on them
+
+
+def _comparable(params: dict[str, Any]) -> dict[str, Any]:
+    import json
+
+    return json.loads(json.dumps({k: v for k, v in params.items() if k not in _VOLATILE_PARAMS}, default=str))
+
+
+@dataclass
+class _RunProgress:
+    """How far a coding run got: what each committed batch adds, stored with it in the run."""
+
+    COUNTERS = (
+        "batches",
+        "last_id",
+        "ventures",
+        "segments",
+        "suggestions",
+        "present",
+        "abstained",
+        "resumed",
+    )
+    corpus: dict[str, Any] = field(default_factory=dict)
+    batches: int = 0
+    last_id: str | None = None
+    ventures: int = 0
+    segments: int = 0
+    suggestions: int = 0
+    present: int = 0
+    abstained: int = 0
+    resumed: int = 0
+    executor: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.batches:
+            self.resumed += 1
+
+    def add(self, suggestions: pd.DataFrame, *, last_id: str, ventures: int, segments: int) -> None:
+        self.batches += 1
+        self.last_id = last_id
+        self.ventures += ventures
+        self.segments += segments
+        self.suggestions += len(suggestions)
+        if len(suggestions):
+            abstained = (
+                suggestions["status"] == "abstained"
+                if "status" in suggestions
+                else pd.Series(False, index=suggestions.index)
+            )
+            self.present += int(((suggestions["score"] >= DEFAULT_MIN_SCORE) & ~abstained).sum())
+            self.abstained += int(abstained.sum())
+
+    def stats(self) -> dict[str, Any]:
+        """The run's stats while it runs (the owner process and the progress)."""
+        import os
+        import socket
+
+        progress = {k: getattr(self, k) for k in self.COUNTERS} | {"corpus": self.corpus}
+        return {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "progress": progress,
+            "executor": self.executor,
+        }
+
+    def final(self, seconds: float) -> dict[str, Any]:
+        return {
+            "ventures": self.ventures,
+            "segments": self.segments,
+            "suggestions": self.suggestions,
+            "present": self.present,
+            "abstained": self.abstained,
+            "seconds": round(seconds, 3),
+            "present_min_score": DEFAULT_MIN_SCORE,
+            "batches": self.batches,
+            "resumed": self.resumed,
+            "executor": self.executor,
+            "progress": {k: getattr(self, k) for k in self.COUNTERS} | {"corpus": self.corpus},
+        }
 
 
 def _imported_from(store: Store, coder: str, gold_path: str | Path) -> bool:

@@ -1,4 +1,9 @@
-"""Coding: machine suggestions of codes for ventures, with evidence and a calibrated score."""
+"""Coding: machine suggestions of codes for ventures, with evidence and a calibrated score.
+
+Every coder is a factory in the ``coders`` registry. Called with ``store`` and ``codebook`` (what
+:meth:`simap.pipeline.Project.code` does for ``--coder NAME``), a factory returns a coder ready to
+predict for that project; without them it returns an unfitted coder (``.fit(codebook)``).
+"""
 
 from __future__ import annotations
 
@@ -11,19 +16,46 @@ coders: Registry[Any] = Registry("coders")
 
 
 @coders.register("zeroshot", help="sentence-level similarity to codebook anchors + cues, codebook-calibrated")
-def _zeroshot(**params: Any) -> Any:
+def _zeroshot(store: Any = None, codebook: Any = None, **params: Any) -> Any:
+    if store is not None and codebook is not None:
+        # the project's embedder by name, its embedding cache, a TF-IDF corpus when needed
+        from simap.pipeline import Project
+
+        return Project(store).make_coder(codebook, **params)
     from simap.coding.zeroshot import ZeroShotCoder
 
-    return ZeroShotCoder(**params)
+    coder = ZeroShotCoder(**params)
+    return coder.fit(codebook) if codebook is not None else coder
+
+
+@coders.register("supervised", help="the model `simap train` learnt from this project's decisions")
+def _supervised(store: Any = None, codebook: Any = None, **params: Any) -> Any:
+    from simap.errors import InvalidInput
+
+    if store is None or codebook is None:
+        raise InvalidInput(
+            "coder 'supervised' is the model `simap train` saved in a project; it needs the project "
+            "and the codebook it was trained for.",
+            field="coder",
+            hint="use coders.create('supervised', store=project.store, codebook=book), or "
+            "simap.coding.supervised.SupervisedCoder to train one yourself",
+        )
+    from simap.coding.training import load_trained
+
+    coder, train_run = load_trained(store, codebook)
+    coder.cache = None
+    coder.run_key = f"supervised:{coder.embedder.key}:run{train_run}"
+    return coder
 
 
 @coders.register(
     "llm", help="a chat model at an OpenAI-compatible endpoint (Ollama, llama.cpp, vLLM), quotes checked"
 )
-def _llm(store: Any = None, **params: Any) -> Any:
+def _llm(store: Any = None, codebook: Any = None, **params: Any) -> Any:
     from simap.coding.llm import LLMCoder
 
-    return LLMCoder.from_project(store, **params)
+    coder = LLMCoder.from_project(store, **params)
+    return coder.fit(codebook) if codebook is not None else coder
 
 
 @coders.register(
@@ -31,10 +63,11 @@ def _llm(store: Any = None, **params: Any) -> Any:
     help="the trained coder (simap train) and the llm coder: agreement gating (disagreements left "
     "for review) or stacking",
 )
-def _ensemble(store: Any = None, **params: Any) -> Any:
+def _ensemble(store: Any = None, codebook: Any = None, **params: Any) -> Any:
     from simap.coding.ensemble import EnsembleCoder
 
-    return EnsembleCoder.from_project(store, **params)
+    coder = EnsembleCoder.from_project(store, **params)
+    return coder.fit(codebook) if codebook is not None else coder
 
 
 __all__ = ["Coder", "coders"]

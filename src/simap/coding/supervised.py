@@ -153,6 +153,8 @@ class SupervisedCoder(ZeroShotCoder):
     """Learns from human decisions; see the module docstring."""
 
     name = "supervised"
+    needs_ventures = True  # predict() reads the venture context (name, sector, country, fields)
+    run_key: str | None = None  # set by the registry: the key of the train run it came from
 
     def __init__(
         self,

@@ -273,7 +273,9 @@ def aggregate(
         vid = vids_sorted[bounds[b]]
         r = raw[idx]
         for j, code_id in enumerate(code_ids):
-            col = r[:, j]
+            # near-ties (float noise of a different batch shape in BLAS) keep document order, so
+            # the evidence is the same whatever batch or worker coded the venture
+            col = np.round(r[:, j], 5)
             top = idx[np.argsort(-col, kind="stable")[:evidence_k]]
             evidence = []
             for t in top:

@@ -254,7 +254,7 @@ def present_snapshot(suggestions: Any, min_score: float = DEFAULT_MIN_SCORE) -> 
     return {k: sorted(set(v)) for k, v in sorted(out.items())}
 
 
-def _snapshot_of_run(store: Store, run_id: int) -> dict[str, list[str]]:
+def snapshot_of_run(store: Store, run_id: int) -> dict[str, list[str]]:
     from simap.store.schema import Assignment
 
     with store.engine.connect() as conn:
@@ -286,7 +286,7 @@ def keep_snapshot_of_last_run(store: Store) -> None:
     if row is None or (isinstance(row[1], dict) and PRESENT_KEY in row[1]):
         return
     stats = dict(row[1] or {}) | {
-        PRESENT_KEY: _snapshot_of_run(store, int(row[0])),
+        PRESENT_KEY: snapshot_of_run(store, int(row[0])),
         "present_min_score": DEFAULT_MIN_SCORE,
     }
     with store.engine.begin() as conn:
@@ -305,7 +305,7 @@ def coding_of(store: Store, version: str) -> tuple[int, dict[str, set[str]]]:
         if isinstance(stats, dict) and PRESENT_KEY in stats:
             return int(run_id), {k: set(v) for k, v in stats[PRESENT_KEY].items()}
     if rows and coded_version(store) == version:  # an older run without a snapshot: read the table
-        return int(rows[0][0]), {k: set(v) for k, v in _snapshot_of_run(store, int(rows[0][0])).items()}
+        return int(rows[0][0]), {k: set(v) for k, v in snapshot_of_run(store, int(rows[0][0])).items()}
     raise NotFound(
         f"codebook version {version} has not been coded in this project.",
         hint=f"code it first: `simap code --codebook NAME@{version}` (or the Re-code button)",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -293,6 +293,33 @@ def load_segments(store: Store, ids: Sequence[str] | None = None) -> pd.DataFram
     return pd.DataFrame([tuple(r) for r in rows], columns=SEGMENT_COLUMNS)
 
 
+def venture_id_pages(store: Store, size: int, *, after: str | None = None) -> Iterator[list[str]]:
+    """Venture ids in id order, ``size`` at a time, from the first id after ``after``: keyset
+    pages, so memory holds one page whatever the size of the corpus."""
+    last = after
+    while True:
+        q = select(Venture.id).order_by(Venture.id).limit(size)
+        if last is not None:
+            q = q.where(Venture.id > last)
+        with store.engine.connect() as conn:
+            page = [str(v) for v in conn.execute(q).scalars()]
+        if not page:
+            return
+        yield page
+        last = page[-1]
+
+
+def venture_fingerprint(store: Store) -> dict[str, Any]:
+    """Count and first/last id of the ventures: a resumed run refuses a corpus that changed."""
+    from sqlalchemy import func
+
+    with store.engine.connect() as conn:
+        n, lo, hi = conn.execute(
+            select(func.count(Venture.id), func.min(Venture.id), func.max(Venture.id))
+        ).one()
+    return {"n": int(n), "first": lo, "last": hi}
+
+
 def count(store: Store, table: Any) -> int:
     from sqlalchemy import func
 
@@ -396,6 +423,22 @@ def mark_interrupted_runs(store: Store) -> list[int]:
         return [int(r.id) for r in stale]
 
 
+def resume_run(store: Store, run_id: int) -> None:
+    """Mark an interrupted or failed run as running again, owned by this process (its progress
+    in ``stats["progress"]`` is kept)."""
+    import os
+    import socket
+
+    with store.session() as session, session.begin():
+        run = session.get(Run, run_id)
+        if run is None:
+            raise NotFound(f"run {run_id} does not exist.")
+        run.status = "running"
+        run.finished_at = None
+        run.error = None
+        run.stats = dict(run.stats or {}) | {"pid": os.getpid(), "host": socket.gethostname()}
+
+
 def finish_run(
     store: Store,
     run_id: int,
@@ -429,9 +472,19 @@ def _when(value: Any, default: Any) -> Any:
 
 
 def save_machine_suggestions(
-    store: Store, suggestions: pd.DataFrame, *, coder: str, codebook_version: str, run_id: int
+    store: Store,
+    suggestions: pd.DataFrame,
+    *,
+    coder: str,
+    codebook_version: str,
+    run_id: int,
+    run_stats: dict[str, Any] | None = None,
 ) -> int:
-    """Upsert one machine coder's suggestions (never touches human decisions)."""
+    """Upsert one machine coder's suggestions (never touches human decisions).
+
+    ``run_stats``: written to the run in the same transaction, so that a batch's suggestions and
+    the run's record of how far it got commit together (what ``simap code --resume`` reads).
+    """
     now = utcnow()
     rows = [
         {
@@ -467,6 +520,8 @@ def save_machine_suggestions(
             run_id=run_id,
             after={"suggestions": len(rows), "codebook_version": codebook_version},
         )
+        if run_stats is not None:
+            session.execute(update(Run).where(Run.id == run_id).values(stats=run_stats))
     return len(rows)
 
 

@@ -1,0 +1,39 @@
+"""The coding stage as a pure batch function, the unit an executor runs on a worker.
+
+:class:`CodeBatch` carries what a fitted coder reads for a slice of ventures (SEGMENTS, and the
+DOCUMENTS or VENTURES frames for the coders that ask for them); :func:`code_batch` turns it into
+a SUGGESTIONS frame. Nothing here touches the database: the driver reads batches and commits
+results, so workers on a cluster need neither the project's database nor its files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+
+@dataclass
+class CodeBatch:
+    """One slice of the corpus: ``index`` counts batches from 0 within a run."""
+
+    index: int
+    venture_ids: list[str]
+    segments: pd.DataFrame
+    documents: pd.DataFrame | None = None
+    ventures: pd.DataFrame | None = None
+
+
+def needs(coder: Any) -> tuple[bool, bool]:
+    """(documents, ventures): which frames besides SEGMENTS ``coder.predict`` reads."""
+    return bool(getattr(coder, "needs_documents", False)), bool(getattr(coder, "needs_ventures", False))
+
+
+def code_batch(coder: Any, batch: CodeBatch) -> pd.DataFrame:
+    """SUGGESTIONS of ``coder`` for one batch (a pure function of the coder and the batch)."""
+    if batch.documents is not None:
+        return coder.predict(batch.segments, documents=batch.documents)
+    if batch.ventures is not None:
+        return coder.predict(batch.segments, ventures=batch.ventures)
+    return coder.predict(batch.segments)
