@@ -97,7 +97,18 @@ def test_diagnosis_lists_the_most_similar_ventures(advice_project) -> None:
     assert len(d.similar) == 3 and "v1" not in {s.venture_id for s in d.similar}
     assert d.similar[0].venture_id == "v10"  # Copycat: the same words as FieldForms
     assert "B2" in d.similar[0].shared_codes
+    from simap.advise.render import render
+
+    assert "Most similar ventures on the map" in render(d, "md") and 'id="similar"' in render(d, "html")
     free = advisor.diagnose("CropWatch is a venture of the simap test fixtures.", n_similar=2)
     assert free.similar[0].venture_id == "v2"
     off = Advisor(advice_project, min_score=0.99, similar=False)
     assert off.diagnose(venture_id="v1", n_similar=3).similar == [] and off.index.text is None
+
+
+def test_briefs_show_similar_ventures(index: AdviceIndex) -> None:
+    from simap.advise.render import render
+
+    report = portfolio_report(with_text(index), ["v1"], n_similar=2)
+    assert "Similar ventures outside the portfolio" in render(report, "md")
+    assert 'id="similar"' in render(report, "html")
