@@ -112,3 +112,11 @@ def test_briefs_show_similar_ventures(index: AdviceIndex) -> None:
     report = portfolio_report(with_text(index), ["v1"], n_similar=2)
     assert "Similar ventures outside the portfolio" in render(report, "md")
     assert 'id="similar"' in render(report, "html")
+
+
+def test_portfolio_of_a_project_lists_similar_ventures(advice_project) -> None:
+    from simap.advise import portfolio
+
+    report = portfolio(advice_project, ["v1"], min_score=0.99)
+    assert report.similar_outside and report.similar_outside[0].venture_id == "v10"
+    assert portfolio(advice_project, ["v1"], min_score=0.99, similar=False).similar_outside == []

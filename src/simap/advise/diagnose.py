@@ -124,7 +124,8 @@ class Advisor:
     def text_index(self) -> Any:
         """The map's :class:`~simap.advise.similar.TextNeighbours` (built once; None when off or no text)."""
         if self.similar and not self._text_ready:
-            self.index.with_text(self.project, self.coder())
+            coder = self.coder()
+            self.index.with_text(self.project, coder.embedder, getattr(coder, "cache", None))
             self._text_ready = True
         return self.index.text if self.similar else None
 

@@ -234,9 +234,9 @@ class AdviceIndex:
             database=meta.get("database"),
         )
 
-    def with_text(self, project: Any, coder: Any) -> AdviceIndex:
-        """Attach the text index of ``project`` (every sentence embedded by ``coder``); returns self."""
-        self.text = TextNeighbours.from_project(project, coder)
+    def with_text(self, project: Any, embedder: Any, cache: Any = None) -> AdviceIndex:
+        """Attach the text index of ``project`` (every sentence embedded by ``embedder``); returns self."""
+        self.text = TextNeighbours.from_project(project, embedder, cache)
         return self
 
     # -- queries --------------------------------------------------------------------------

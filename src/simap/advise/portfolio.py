@@ -301,8 +301,7 @@ def portfolio(
     (the one of its latest coding run, or ``embedder``)."""
     index = AdviceIndex.from_project(project, min_score=min_score)
     if similar:
-        from simap.advise.diagnose import Advisor
+        from simap.advise.similar import project_embedder
 
-        coder = Advisor(project, codebook=index.codebook, min_score=min_score, embedder=embedder).coder()
-        index.with_text(project, coder)
+        index.with_text(project, *project_embedder(project, index.codebook, min_score, embedder))
     return portfolio_report(index, venture_ids)

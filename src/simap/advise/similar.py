@@ -28,6 +28,21 @@ from simap.embed.index import VectorIndex, build_index
 N_SIMILAR = 5
 
 
+def project_embedder(project: Any, book: Any, min_score: float, name: str | None = None) -> tuple[Any, Any]:
+    """(embedder, cache) of ``project``'s latest coding run of ``book`` (or the backend ``name``),
+    without fitting a coder; the cache is the project's embedding cache for cache-worthy models."""
+    from simap.embed import get_embedder
+    from simap.store import repo
+
+    params: dict[str, Any] = dict(project.report_meta(book, min_score, True).get("params") or {})
+    run = str(params.get("embedder") or "").split(":")[0] or None
+    chosen = name or run or "static"
+    emb_params = params.get("embedder_params") if chosen == run else None
+    embedder = get_embedder(chosen, **(emb_params if isinstance(emb_params, dict) else {}))
+    cache = repo.DbEmbeddingCache(project.store) if getattr(embedder, "cache_worthy", False) else None
+    return embedder, cache
+
+
 def venture_vectors(segments: pd.DataFrame, embed: Any, *, batch: int = 4096) -> tuple[list[str], np.ndarray]:
     """(venture ids, unit vectors): the mean sentence embedding of each venture in ``segments``.
 
@@ -79,15 +94,17 @@ class TextNeighbours:
         return cls(ids, vecs, build_index(vecs, ids, **index_params), embed, embedder_key)
 
     @classmethod
-    def from_project(cls, project: Any, coder: Any) -> TextNeighbours | None:
-        """From every sentence of ``project``, embedded by ``coder`` (its embedder and cache)."""
+    def from_project(cls, project: Any, embedder: Any, cache: Any = None) -> TextNeighbours | None:
+        """From every sentence of ``project``, embedded by ``embedder`` (through ``cache`` if given);
+        None for a corpus-fitted sparse embedder (TF-IDF) or a project without text."""
+        from simap.embed import embed_cached
         from simap.store import repo
 
-        if not getattr(getattr(coder, "embedder", None), "cacheable", True):
+        if not getattr(embedder, "cacheable", True):
             return None  # TF-IDF: sparse, corpus-bound vectors; no dense text index
-        embed = getattr(coder, "_embed", None) or coder.embedder.embed
+        embed = embedder.embed if cache is None else (lambda texts: embed_cached(embedder, texts, cache))
         return cls.from_segments(
-            repo.load_segments(project.store), embed, embedder_key=str(getattr(coder.embedder, "key", ""))
+            repo.load_segments(project.store), embed, embedder_key=str(getattr(embedder, "key", ""))
         )
 
     def __len__(self) -> int:
