@@ -9,8 +9,8 @@ Backends (the ``indexes`` registry; ``indexes.describe()`` lists them):
 * ``exact``   - numpy: blocked matrix product and ``argpartition``; memory-bounded (one block of
   ``block`` base rows at a time), exact, ties broken by insertion order.
 * ``usearch`` - an HNSW graph (``pip install 'simap[ann]'``); approximate. With the defaults
-  (``connectivity=16, expansion_add=128, expansion_search=96, dtype="f16"``) recall@10 against
-  ``exact`` was >= 0.95 at 1M vectors (docs/benchmarks.md, "Nearest neighbours at 1M vectors").
+  (``connectivity=16, expansion_add=64, expansion_search=256, dtype="f32"``) recall@10 against
+  ``exact`` was 0.973 at 1M vectors, p95 6.1 ms a query (docs/benchmarks.md, "Nearest neighbours at 1M vectors").
   A missing ``usearch`` raises :class:`BackendUnavailable`; there is no silent fallback.
 
 :func:`build_index` picks ``exact`` below ``DEFAULT_THRESHOLD`` vectors and ``usearch`` from there
@@ -294,9 +294,9 @@ class UsearchIndex(_Base):
         self,
         *,
         connectivity: int = 16,
-        expansion_add: int = 128,
-        expansion_search: int = 96,
-        dtype: str = "f16",
+        expansion_add: int = 64,
+        expansion_search: int = 256,
+        dtype: str = "f32",
         threads: int = 0,
     ) -> None:
         super().__init__()
@@ -316,7 +316,7 @@ class UsearchIndex(_Base):
             raise InvalidInput(
                 expected("parameter 'dtype' of the 'usearch' index", "one of f32, f16, bf16, i8", dtype),
                 field="dtype",
-                hint="pass dtype='f16' (half the memory of f32, same recall on 256-dim text vectors).",
+                hint="pass dtype='f32' (or 'f16': half the memory, same recall, slower builds on AVX2 CPUs).",
             )
         if isinstance(threads, bool) or not isinstance(threads, int) or threads < 0:
             raise InvalidInput(
