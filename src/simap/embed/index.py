@@ -10,7 +10,8 @@ Backends (the ``indexes`` registry; ``indexes.describe()`` lists them):
   ``block`` base rows at a time), exact, ties broken by insertion order.
 * ``usearch`` - an HNSW graph (``pip install 'simap[ann]'``); approximate. With the defaults
   (``connectivity=16, expansion_add=64, expansion_search=256, dtype="f32"``) recall@10 against
-  ``exact`` was 0.973 at 1M vectors, p95 6.1 ms a query (docs/benchmarks.md, "Nearest neighbours at 1M vectors").
+  ``exact`` was 0.973 at 1M vectors, p95 6.1 ms a query (docs/benchmarks.md, "Nearest neighbours
+  at 1M vectors").
   A missing ``usearch`` raises :class:`BackendUnavailable`; there is no silent fallback.
 
 :func:`build_index` picks ``exact`` below ``DEFAULT_THRESHOLD`` vectors and ``usearch`` from there
