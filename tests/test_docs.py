@@ -19,10 +19,11 @@ def test_cli_reference_is_current() -> None:
 def test_every_backend_is_in_the_architecture_doc() -> None:
     from simap.coding import coders
     from simap.embed import embedders
+    from simap.embed.index import indexes
     from simap.ingest import readers
 
     text = (ROOT / "docs" / "ARCHITECTURE.md").read_text()
-    for reg in (readers, embedders, coders):
+    for reg in (readers, embedders, coders, indexes):
         for name in reg.names():
             assert f"`{name}`" in text, (
                 f"{reg.kind} backend {name!r} is not documented in docs/ARCHITECTURE.md"

@@ -16,6 +16,10 @@ most a few codes are claimed (the rest are listed as *possible*). A venture of t
 its id is read exactly as the map reads it. Questionnaire answers map to codes through the
 questionnaire's rules (:mod:`simap.advise.questionnaire`).
 
+When the project's embedder gives dense vectors (not TF-IDF), the diagnosis also lists the ventures
+of the map whose text is most similar (cosine of mean sentence embeddings, through the nearest-
+neighbour index of :mod:`simap.advise.similar`), and text similarity breaks ties between peers.
+
 A principle is *recommended* only when a peer shown in the diagnosis uses it against the same
 barrier and the map quotes its evidence; a top-ranked principle without such a peer is listed
 as *to explore*.
@@ -38,6 +42,7 @@ from simap.advise.models import (
     Evidence,
     PeerVenture,
     PrincipleRecommendation,
+    SimilarVenture,
 )
 from simap.advise.questionnaire import (
     Questionnaire,
@@ -47,6 +52,7 @@ from simap.advise.questionnaire import (
     text_answers,
 )
 from simap.advise.recommend import N_PEERS, find_peers, recommend_principles
+from simap.advise.similar import N_SIMILAR
 from simap.advise.solutions import solutions
 from simap.codebook.schema import Codebook
 from simap.defaults import DEFAULT_MIN_SCORE
@@ -84,12 +90,14 @@ class Advisor:
         max_text_codes: int | None = None,
         voice: bool = True,
         founder_examples: bool = True,
+        similar: bool = True,
     ) -> None:
         """``text_min_score``: from which score a code of the free text counts as present;
         ``max_text_codes``: how many codes of the free text are claimed at most (0: no cap); both
         default to ``TEXT_DEFAULTS`` of the embedder. ``voice``: also read each sentence in the
         third person (:mod:`simap.advise.voice`). ``founder_examples``: fit the coder of the free text on
-        the codebook plus first-person example sentences (``founder_voice.yaml``)."""
+        the codebook plus first-person example sentences (``founder_voice.yaml``). ``similar``: build the
+        text index of the map (venture vectors) for the most similar ventures and the peer tie-break."""
         self.project = project
         self.codebook = project.current_codebook(codebook)
         self.min_score = float(min_score)
@@ -102,6 +110,8 @@ class Advisor:
         self._text_coder: Any = None
         self._index: AdviceIndex | None = None
         self._coder: Any = None
+        self.similar = similar
+        self._text_ready = False
 
     @property
     def index(self) -> AdviceIndex:
@@ -110,6 +120,14 @@ class Advisor:
                 self.project, codebook=self.codebook, min_score=self.min_score
             )
         return self._index
+
+    def text_index(self) -> Any:
+        """The map's :class:`~simap.advise.similar.TextNeighbours` (built once; None when off or no text)."""
+        if self.similar and not self._text_ready:
+            coder = self.coder()
+            self.index.with_text(self.project, coder.embedder, getattr(coder, "cache", None))
+            self._text_ready = True
+        return self.index.text if self.similar else None
 
     # -- coding the venture's own text ------------------------------------------------------
     def _text_defaults(self) -> dict[str, float]:
@@ -267,8 +285,9 @@ class Advisor:
         sectors: Sequence[str] | None = None,
         venture_id: str | None = None,
         n_peers: int = N_PEERS,
+        n_similar: int = N_SIMILAR,
     ) -> Diagnosis:
-        """See :func:`diagnose`."""
+        """See :func:`diagnose`. ``n_similar``: how many most similar ventures to list (0: none)."""
         index = self.index
         context = context_answers(answers, self.form) if answers else {}
         texts: dict[str, str] = {}
@@ -297,6 +316,11 @@ class Advisor:
         coded = self.code_text(texts, free_text=venture_id is None)
         answered = score_answers(answers, codebook=self.codebook, form=self.form) if answers else []
         codes = _merge(coded, answered, self.min_score)
+        query = None
+        text_index = self.text_index() if (n_similar > 0 or n_peers > 0) else None
+        if text_index is not None:
+            stored = text_index.vector_of(venture_id) if venture_id is not None else None
+            query = stored if stored is not None else text_index.embed_texts(texts)
         diagnosis = self._assemble(
             codes,
             name=name or context.get("name") or "Your venture",
@@ -305,6 +329,8 @@ class Advisor:
             text=description,
             exclude=exclude,
             n_peers=n_peers,
+            query=query,
+            n_similar=n_similar,
         )
         if venture_id is None and coded:
             diagnosis.text_min_score = self.text_min_score
@@ -321,6 +347,8 @@ class Advisor:
         text: str | None,
         exclude: list[int],
         n_peers: int,
+        query: np.ndarray | None = None,
+        n_similar: int = 0,
     ) -> Diagnosis:
         index = self.index
         present = [c for c in codes if c.present]
@@ -351,10 +379,25 @@ class Advisor:
         recs = recommend_principles(index, focus, uses=uses, exclude=exclude)
         chosen = [r.code_id for r in recs if r.recommended]
         peers = find_peers(
-            index, focus, chosen, countries=countries, sectors=sectors, k=n_peers, exclude=exclude
+            index,
+            focus,
+            chosen,
+            countries=countries,
+            sectors=sectors,
+            k=n_peers,
+            exclude=exclude,
+            query=query,
         )
         recs, peers = _back_with_peers(
-            index, recs, peers, focus, countries=countries, sectors=sectors, exclude=exclude, k=n_peers
+            index,
+            recs,
+            peers,
+            focus,
+            countries=countries,
+            sectors=sectors,
+            exclude=exclude,
+            k=n_peers,
+            query=query,
         )
         chosen = [r.code_id for r in recs if r.recommended]
         explore = [r.code_id for r in recs if r.to_explore]
@@ -374,6 +417,7 @@ class Advisor:
                 sectors=sectors,
                 k=n_peers - len(peers),
                 exclude=exclude + [index.row_of[p.venture_id] for p in peers],
+                query=query,
             )
             if more:
                 notes.append(
@@ -405,6 +449,7 @@ class Advisor:
             focus_barriers=focus,
             recommendations=recs,
             peers=peers,
+            similar=_similar(index, query, n_similar, exclude, {c.code_id for c in present}),
             solutions=sol,
             notes=notes,
             map=index.info,
@@ -412,6 +457,30 @@ class Advisor:
         )
         _number_evidence(diagnosis)
         return diagnosis
+
+
+def _similar(
+    index: AdviceIndex, query: np.ndarray | None, k: int, exclude: list[int], codes: set[str]
+) -> list[SimilarVenture]:
+    """The ``k`` ventures of the map whose text is nearest ``query`` (none without a text index)."""
+    if query is None or index.text is None or k <= 0:
+        return []
+    out = []
+    for vid, sim in index.text.nearest(query, k, exclude=[index.ids[r] for r in exclude]):
+        row = index.row_of.get(vid)
+        if row is None:
+            continue
+        out.append(
+            SimilarVenture(
+                venture_id=vid,
+                name=index.names[row],
+                similarity=round(sim, 4),
+                countries=index.countries[row],
+                sectors=index.sectors[row],
+                shared_codes=sorted(index.codes_of(row) & codes),
+            )
+        )
+    return out
 
 
 def _quoted(peer: PeerVenture) -> bool:
@@ -429,6 +498,7 @@ def _back_with_peers(
     sectors: list[str],
     exclude: list[int],
     k: int,
+    query: np.ndarray | None = None,
 ) -> tuple[list[PrincipleRecommendation], list[PeerVenture]]:
     """Keep a principle *recommended* only when a shown peer uses it with a quote.
 
@@ -446,7 +516,14 @@ def _back_with_peers(
         found = [
             p
             for p in find_peers(
-                index, focus, [rec.code_id], countries=countries, sectors=sectors, k=k, exclude=shown
+                index,
+                focus,
+                [rec.code_id],
+                countries=countries,
+                sectors=sectors,
+                k=k,
+                exclude=shown,
+                query=query,
             )
             if _quoted(p)
         ]

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from simap.advise.models import Evidence, MapInfo
+from simap.advise.similar import TextNeighbours
 from simap.codebook.schema import Codebook
 from simap.errors import InvalidInput, NotFound
 from simap.maps.select import check_ventures, effective_codes, evidence_list
@@ -132,6 +133,9 @@ class AdviceIndex:
     row_of: dict[str, int] = field(default_factory=dict)
     col_of: dict[str, int] = field(default_factory=dict)
     by_name: dict[str, str] = field(default_factory=dict)
+    text: TextNeighbours | None = None
+    """Venture vectors and their nearest-neighbour index (:mod:`simap.advise.similar`); optional:
+    set by ``with_text`` (the Advisor does, with the project's coder)."""
 
     def __post_init__(self) -> None:
         self.code_ids = self.codebook.ids()
@@ -229,6 +233,11 @@ class AdviceIndex:
             coder=meta.get("model"),
             database=meta.get("database"),
         )
+
+    def with_text(self, project: Any, embedder: Any, cache: Any = None) -> AdviceIndex:
+        """Attach the text index of ``project`` (every sentence embedded by ``embedder``); returns self."""
+        self.text = TextNeighbours.from_project(project, embedder, cache)
+        return self
 
     # -- queries --------------------------------------------------------------------------
     def kind_ids(self, kind: str) -> list[str]:

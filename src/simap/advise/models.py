@@ -84,6 +84,20 @@ class PeerVenture(BaseModel):
     principle_evidence: Evidence | None = None
 
 
+class SimilarVenture(BaseModel):
+    """A venture of the map close to another text by cosine of the mean sentence embeddings."""
+
+    venture_id: str
+    name: str
+    similarity: float
+    countries: list[str] = Field(default_factory=list)
+    sectors: list[str] = Field(default_factory=list)
+    shared_codes: list[str] = Field(default_factory=list)
+    """Codes both have (a diagnosis: the venture's present codes; a portfolio: its nearest member's)."""
+    nearest_to: str | None = None
+    """Portfolios: the id of the portfolio venture it is nearest to."""
+
+
 class SolutionItem(BaseModel):
     """A consulting solution of the codebook, attached to the code it answers."""
 
@@ -124,6 +138,8 @@ class Diagnosis(BaseModel):
     focus_barriers: list[str] = Field(default_factory=list)
     recommendations: list[PrincipleRecommendation] = Field(default_factory=list)
     peers: list[PeerVenture] = Field(default_factory=list)
+    similar: list[SimilarVenture] = Field(default_factory=list)
+    """The ventures of the map whose text is nearest (empty when the map has no text index)."""
     solutions: list[SolutionItem] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
     map: MapInfo
@@ -208,6 +224,8 @@ class PortfolioReport(BaseModel):
     countries: list[ContextGap] = Field(default_factory=list)
     sectors: list[ContextGap] = Field(default_factory=list)
     opportunities: list[FundingOpportunity] = Field(default_factory=list)
+    similar_outside: list[SimilarVenture] = Field(default_factory=list)
+    """Ventures outside the portfolio nearest (by text) to one of its ventures, best first."""
     notes: list[str] = Field(default_factory=list)
     map: MapInfo
     generated_at: str = ""

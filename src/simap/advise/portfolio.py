@@ -8,7 +8,9 @@
 * under-served contexts: countries and sectors where the landscape has ventures facing barriers
   but the portfolio has none;
 * funding opportunities: the ecosystem challenges (C1-C5), what a funder can pay for
-  (``funding.yaml``) and the codebook's solutions.
+  (``funding.yaml``) and the codebook's solutions;
+* similar ventures outside the portfolio (when the index has a text index, :mod:`simap.advise.similar`):
+  the ventures nearest by text to one of the portfolio's, best first, candidates to fund next.
 """
 
 from __future__ import annotations
@@ -25,7 +27,14 @@ import numpy as np
 import yaml
 
 from simap.advise.landscape import AdviceIndex
-from simap.advise.models import ContextGap, CoverageRow, FundingOpportunity, PortfolioReport, WhiteSpace
+from simap.advise.models import (
+    ContextGap,
+    CoverageRow,
+    FundingOpportunity,
+    PortfolioReport,
+    SimilarVenture,
+    WhiteSpace,
+)
 from simap.advise.recommend import recommend_principles
 from simap.advise.solutions import solutions
 from simap.defaults import DEFAULT_MIN_SCORE
@@ -35,6 +44,7 @@ from simap.maps.geo import is_non_country, normalise_country, population
 MAX_CONTEXTS = 12
 MIN_POPULATION = 1_000_000
 MAX_EVIDENCE = 3
+N_SIMILAR_OUTSIDE = 10
 
 
 @lru_cache(maxsize=1)
@@ -189,8 +199,46 @@ def _opportunities(index: AdviceIndex, rows: list[int]) -> list[FundingOpportuni
     return out
 
 
-def portfolio_report(index: AdviceIndex, venture_ids: Sequence[str]) -> PortfolioReport:
-    """The report for ``venture_ids`` against an :class:`AdviceIndex` (see the module docstring)."""
+def similar_outside(index: AdviceIndex, rows: list[int], k: int = N_SIMILAR_OUTSIDE) -> list[SimilarVenture]:
+    """Up to ``k`` ventures not in ``rows`` nearest by text to one of them (one index query per member,
+    batched), each with the member it is nearest to; none when ``index`` has no text index."""
+    text = index.text
+    if text is None or k <= 0 or not rows:
+        return []
+    members = [index.ids[r] for r in rows if index.ids[r] in text.row_of]
+    if not members:
+        return []
+    vectors = text.vectors[[text.row_of[m] for m in members]]
+    best: dict[str, tuple[float, str]] = {}
+    for member, found in zip(
+        members, text.nearest_many(vectors, k, exclude=[index.ids[r] for r in rows]), strict=True
+    ):
+        for vid, sim in found:
+            if vid not in best or sim > best[vid][0]:
+                best[vid] = (sim, member)
+    ranked = sorted(best.items(), key=lambda item: (-item[1][0], item[0]))[:k]
+    out = []
+    for vid, (sim, member) in ranked:
+        row = index.row_of[vid]
+        out.append(
+            SimilarVenture(
+                venture_id=vid,
+                name=index.names[row],
+                similarity=round(sim, 4),
+                countries=index.countries[row],
+                sectors=index.sectors[row],
+                shared_codes=sorted(index.codes_of(row) & index.codes_of(index.row_of[member])),
+                nearest_to=member,
+            )
+        )
+    return out
+
+
+def portfolio_report(
+    index: AdviceIndex, venture_ids: Sequence[str], *, n_similar: int = N_SIMILAR_OUTSIDE
+) -> PortfolioReport:
+    """The report for ``venture_ids`` against an :class:`AdviceIndex` (see the module docstring);
+    ``n_similar``: how many similar ventures outside the portfolio to list (needs ``index.text``)."""
     wanted = list(dict.fromkeys(str(v).strip() for v in venture_ids if str(v).strip()))
     if not wanted:
         raise InvalidInput("a portfolio needs at least one venture id; got none.", field="ventures")
@@ -224,6 +272,7 @@ def portfolio_report(index: AdviceIndex, venture_ids: Sequence[str]) -> Portfoli
         countries=_contexts(index, rows, "country"),
         sectors=_contexts(index, rows, "sector"),
         opportunities=_opportunities(index, rows),
+        similar_outside=similar_outside(index, rows, n_similar),
         notes=notes,
         map=index.info,
         generated_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -239,8 +288,20 @@ def portfolio_report(index: AdviceIndex, venture_ids: Sequence[str]) -> Portfoli
 
 
 def portfolio(
-    project: Any, venture_ids: Sequence[str], *, min_score: float = DEFAULT_MIN_SCORE
+    project: Any,
+    venture_ids: Sequence[str],
+    *,
+    min_score: float = DEFAULT_MIN_SCORE,
+    similar: bool = True,
+    embedder: str | None = None,
 ) -> PortfolioReport:
     """A funder's portfolio against ``project``'s whole landscape: coverage, white space,
-    under-served countries and sectors, and the ecosystem challenges as funding opportunities."""
-    return portfolio_report(AdviceIndex.from_project(project, min_score=min_score), venture_ids)
+    under-served countries and sectors, the ecosystem challenges as funding opportunities, and
+    (``similar``) the ventures outside it nearest by text, embedded with the project's embedder
+    (the one of its latest coding run, or ``embedder``)."""
+    index = AdviceIndex.from_project(project, min_score=min_score)
+    if similar:
+        from simap.advise.similar import project_embedder
+
+        index.with_text(project, *project_embedder(project, index.codebook, min_score, embedder))
+    return portfolio_report(index, venture_ids)

@@ -18,7 +18,9 @@ most common principles (``bench/advise_quality.py``; docs/benchmarks.md, "Advice
 Peers ("common approaches in disparate contexts"): ventures of the map that face one of the
 barriers and use a recommended principle, from a different country or sector. Among them we take
 ``k`` greedily: a known different context first, then a country, sector and principle not yet
-shown, then the weaker of the two evidence scores.
+shown, then the weaker of the two evidence scores. When the map has a text index and the query
+has a vector (``query``), text similarity breaks the remaining ties (in place of the id order):
+between equally strong, equally novel peers, the one whose description reads most like the query.
 """
 
 from __future__ import annotations
@@ -161,9 +163,11 @@ def find_peers(
     k: int = N_PEERS,
     exclude: Iterable[int] = (),
     allow_same_context: bool = False,
+    query: np.ndarray | None = None,
 ) -> list[PeerVenture]:
     """Up to ``k`` ventures that face one of ``barriers`` and use one of ``principles`` (in order of
-    preference), in a different country or sector when the map can tell."""
+    preference), in a different country or sector when the map can tell. ``query``: the vector of
+    the venture's text, to break ties by text similarity (needs ``index.text``)."""
     b_ids = [b for b in dict.fromkeys(barriers) if b in index.col_of]
     d_ids = [d for d in dict.fromkeys(principles) if d in index.col_of]
     if not b_ids or not d_ids or k <= 0:
@@ -175,8 +179,13 @@ def find_peers(
     for skip in exclude:
         mask[skip] = False
     scores = np.nan_to_num(index.scores, nan=1.0)
-    candidates: list[tuple[int, float, int, str, str, bool, str]] = []
-    for found in np.flatnonzero(mask):
+    Candidate = tuple[int, float, int, str, str, bool, str, float]
+    candidates: list[Candidate] = []
+    rows = np.flatnonzero(mask)
+    sims = np.zeros(len(rows), dtype=np.float32)
+    if query is not None and index.text is not None and len(rows):
+        sims = np.nan_to_num(index.text.similarity([index.ids[int(r)] for r in rows], query), nan=-1.0)
+    for found, sim in zip(rows, sims, strict=True):
         r = int(found)
         have_b = [b for b, c in zip(b_ids, b_cols, strict=True) if index.matrix[r, c]]
         have_d = [d for d, c in zip(d_ids, d_cols, strict=True) if index.matrix[r, c]]
@@ -186,21 +195,21 @@ def find_peers(
         different, contrast, tier = _contrast(mine_c, mine_s, index.countries[r], index.sectors[r])
         if tier == 2 and not allow_same_context:
             continue
-        candidates.append((tier, strength, r, barrier, principle, different, contrast))
-    candidates.sort(key=lambda c: (c[0], -c[1], d_ids.index(c[4]), index.ids[c[2]]))
+        candidates.append((tier, strength, r, barrier, principle, different, contrast, float(sim)))
+    candidates.sort(key=lambda c: (c[0], -c[1], d_ids.index(c[4]), -c[7], index.ids[c[2]]))
     shortlist = [c for t in (0, 1, 2) for c in [x for x in candidates if x[0] == t][:_SHORTLIST]]
     seen_c: set[str] = set()
     seen_s: set[str] = set()
     seen_d: set[str] = set()
 
-    def novelty(c: tuple[int, float, int, str, str, bool, str]) -> tuple[int, int, float]:
+    def novelty(c: Candidate) -> tuple[int, int, float, float]:
         r = c[2]
         new = int(bool(index.countries[r]) and not {x.casefold() for x in index.countries[r]} & seen_c)
         new += int(bool(index.sectors[r]) and not {x.casefold() for x in index.sectors[r]} & seen_s)
         new += int(c[4] not in seen_d)
-        return (-c[0], new, c[1])
+        return (-c[0], new, c[1], c[7])
 
-    chosen: list[tuple[int, float, int, str, str, bool, str]] = []
+    chosen: list[Candidate] = []
     seen_text: set[str] = set()
     while shortlist and len(chosen) < k:
         best = max(shortlist, key=novelty)
@@ -226,5 +235,5 @@ def find_peers(
             barrier_evidence=index.quote(r, barrier),
             principle_evidence=index.quote(r, principle),
         )
-        for _tier, _s, r, barrier, principle, different, contrast in chosen
+        for _tier, _s, r, barrier, principle, different, contrast, _sim in chosen
     ]
