@@ -222,9 +222,7 @@ class ThemeModel:
         assert out is not None
         return out
 
-    def _micro_kmeans(
-        self, x: np.ndarray, k: int, weights: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, int]:
+    def _micro_kmeans(self, x: np.ndarray, k: int, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
         """Theme per sentence, theme centres (normalised) and the number of micro-centroids."""
         from sklearn.cluster import AgglomerativeClustering, KMeans, MiniBatchKMeans
 
@@ -336,7 +334,10 @@ class ThemeModel:
         if self.strategy_ == "micro":
             sub, sub_weights = self._ctfidf_sample(labels_u, kept, weights)
             scores, terms, classes = class_tfidf(
-                [unique_texts[i] for i in sub], labels_u[sub], ngram_range=self.ngram_range, weights=sub_weights
+                [unique_texts[i] for i in sub],
+                labels_u[sub],
+                ngram_range=self.ngram_range,
+                weights=sub_weights,
             )
         else:
             scores, terms, classes = class_tfidf(
