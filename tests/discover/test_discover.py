@@ -128,3 +128,78 @@ def test_candidate_promote_and_roundtrip(tmp_path, fake_embedder, tiny_codebook)
 
 def test_tiny_codebook_fixture_is_valid(tiny_codebook) -> None:
     assert from_dict(tiny_codebook.model_dump(mode="json")).version == tiny_codebook.version
+
+
+MICRO_TOPICS = {
+    "water": "solar pumps bring clean water wells to rural villages",
+    "money": "mobile money wallets let farmers save borrow and repay loans",
+    "school": "tablets help pupils learn reading and maths at school",
+}
+PLACES = ["kenya", "ghana", "peru", "nepal", "chad", "laos", "fiji", "oman", "mali", "cuba"]
+
+
+def micro_corpus() -> tuple[list[str], list[str]]:
+    """300 varied sentences on three topics (ten ventures each) plus six on an odd topic from
+    one venture, which no theme may keep (fewer than three ventures)."""
+    texts, vids = [], []
+    for topic, base in MICRO_TOPICS.items():
+        words = base.split()
+        for i in range(100):
+            drop = i % len(words)
+            kept = [w for j, w in enumerate(words) if j != drop]
+            texts.append(" ".join(kept) + f" in {PLACES[i % 10]} {PLACES[(i // 10) % 10]}")
+            vids.append(f"{topic}-{i % 10}")
+    texts += [f"volcano seismology lava sensors warn before eruptions {p}" for p in PLACES[:6]]
+    vids += ["odd-0"] * 6
+    return texts, vids
+
+
+def micro_model(emb, **kw):
+    params = dict(n_themes=4, min_size=3, min_ventures=3, strategy="micro", n_micro=24)
+    params |= dict(svd_sample=120, embed_batch=64, ctfidf_sample=40, seed=3)
+    return ThemeModel(emb, **(params | kw))
+
+
+def test_micro_strategy_finds_planted_topics() -> None:
+    from simap.embed import get_embedder
+
+    texts, vids = micro_corpus()
+    emb = get_embedder("tfidf").fit(texts)
+    model = micro_model(emb).fit(texts, vids)
+    assert model.strategy_ == "micro" and model.n_micro_ <= 24
+    assert model.labels_.shape == (len(texts),)
+    groups = {frozenset(t.venture_ids) for t in model.themes_}
+    assert groups == {frozenset(f"{k}-{i}" for i in range(10)) for k in MICRO_TOPICS}
+    assert model.labels_[-6:].tolist() == [-1] * 6  # the one-venture theme is dropped
+    assert set(model.labels_[:-6].tolist()) == {0, 1, 2}
+    for theme in model.themes_:
+        assert theme.size == 100 and len(theme.quotes) == 3 and 0 < theme.cohesion <= 1
+        members = np.flatnonzero(model.labels_ == theme.index)
+        assert {texts[i] for i in members} >= {q["text"] for q in theme.quotes}
+    tops = {frozenset(t.terms[:6]) for t in model.themes_}
+    assert any({"pumps", "water"} <= t for t in tops) and any({"money", "mobile"} <= t for t in tops)
+
+
+def test_micro_strategy_is_deterministic(fake_embedder) -> None:
+    texts, vids = micro_corpus()
+    a = micro_model(fake_embedder, theme_clusterer="ward").fit(texts, vids)
+    b = micro_model(fake_embedder, theme_clusterer="ward").fit(texts, vids)
+    assert [t.to_dict() for t in a.themes_] == [t.to_dict() for t in b.themes_]
+    assert a.labels_.tolist() == b.labels_.tolist() and a.labels_.shape == (len(texts),)
+    c = micro_model(fake_embedder).fit(texts, vids)
+    d = micro_model(fake_embedder).fit(texts, vids)
+    assert [t.to_dict() for t in c.themes_] == [t.to_dict() for t in d.themes_]
+
+
+def test_strategy_auto_threshold_and_validation(fake_embedder) -> None:
+    model = ThemeModel(fake_embedder, micro_threshold=100)
+    assert model.resolve_strategy(100) == "direct" and model.resolve_strategy(101) == "micro"
+    assert ThemeModel(fake_embedder).resolve_strategy(50_000) == "direct"
+    texts, vids = corpus()
+    assert ThemeModel(fake_embedder, n_themes=3, min_size=3).fit(texts, vids).strategy_ == "direct"
+    with pytest.raises(InvalidInput, match="strategy"):
+        ThemeModel(fake_embedder, strategy="fast")
+    with pytest.raises(InvalidInput, match="theme_clusterer"):
+        ThemeModel(fake_embedder, theme_clusterer="dbscan")
+    with pytest.raises(InvalidInput, match="n_micro"):
+        ThemeModel(fake_embedder, n_micro=0)
