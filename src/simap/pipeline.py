@@ -182,10 +182,10 @@ class Project:
         **coder_params: Any,
     ) -> Any:
         from simap.coding import coders
-        from simap.embed import get_embedder
+        from simap.embed import ParquetEmbeddingCache, get_embedder
 
         emb = get_embedder(embedder, **(embedder_params or {}))
-        cache = repo.DbEmbeddingCache(self.store) if getattr(emb, "cache_worthy", False) else None
+        cache = ParquetEmbeddingCache.for_store(self.store) if getattr(emb, "cache_worthy", False) else None
         coder = coders.create("zeroshot", embedder=emb, cache=cache, **coder_params)
         return coder.fit(codebook, corpus=corpus)
 
