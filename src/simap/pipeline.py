@@ -120,7 +120,9 @@ class Project:
             )
             for batch in stream:
                 if check:  # what this chunk would overwrite, read before it is written
-                    part = reimport.ImportPlan(source=Path(source).name, mapping=record, earlier_mapping=earlier)
+                    part = reimport.ImportPlan(
+                        source=Path(source).name, mapping=record, earlier_mapping=earlier
+                    )
                     reimport.plan(self.store, batch, source=source, conn=writer.session, into=part)
                     n_overwrites += len(part.overwrites)
                     overwrites = (overwrites + part.overwrites)[: reimport.SHOWN]

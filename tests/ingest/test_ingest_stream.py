@@ -22,7 +22,12 @@ from simap.store.schema import Document, Event, Segment, Venture
 
 def rows(n: int, start: int = 0) -> list[dict[str, Any]]:
     return [
-        {"id": f"v{i:05d}", "name": f"Venture {i}", "description": f"We help group {i}. Then we grow.", "year": 2000}
+        {
+            "id": f"v{i:05d}",
+            "name": f"Venture {i}",
+            "description": f"We help group {i}. Then we grow.",
+            "year": 2000,
+        }
         for i in range(start, start + n)
     ]
 
@@ -65,7 +70,7 @@ def test_iter_batches_chunks_and_read_agree(tmp_path: Path) -> None:
     parts = list(iter_batches(path, chunk_rows=4))
     assert [len(p) for p in parts] == [4, 4, 2]
     whole = read(path)
-    assert sum((p.ventures["id"].tolist() for p in parts), []) == whole.ventures["id"].tolist()
+    assert [i for p in parts for i in p.ventures["id"]] == whole.ventures["id"].tolist()
 
 
 def test_mapping_sees_fields_of_late_rows_like_read(tmp_path: Path) -> None:
@@ -78,7 +83,7 @@ def test_mapping_sees_fields_of_late_rows_like_read(tmp_path: Path) -> None:
 
 
 def test_duplicate_id_across_chunks_is_refused_with_first_line(project: Project, tmp_path: Path) -> None:
-    items = rows(10) + [{"id": "v00002", "name": "Again", "description": "Dup."}]
+    items = [*rows(10), {"id": "v00002", "name": "Again", "description": "Dup."}]
     path = write_jsonl(tmp_path / "v.jsonl", items)
     before = counts(project)
     with pytest.raises(InvalidInput) as exc:
@@ -89,10 +94,12 @@ def test_duplicate_id_across_chunks_is_refused_with_first_line(project: Project,
 
 
 def test_duplicate_across_chunks_skipped_with_skip_invalid(project: Project, tmp_path: Path) -> None:
-    items = rows(5) + [{"id": "v00001", "description": "Dup."}] + rows(2, start=5)
+    items = [*rows(5), {"id": "v00001", "description": "Dup."}, *rows(2, start=5)]
     stats = project.import_path(write_jsonl(tmp_path / "v.jsonl", items), chunk_rows=2, skip_invalid=True)
     assert stats.created == 7
-    assert len(stats.skipped) == 1 and "v.jsonl:6" in stats.skipped[0] and "first at line 2" in stats.skipped[0]
+    assert (
+        len(stats.skipped) == 1 and "v.jsonl:6" in stats.skipped[0] and "first at line 2" in stats.skipped[0]
+    )
 
 
 def test_bad_row_late_in_the_file_leaves_the_database_unchanged(project: Project, tmp_path: Path) -> None:
@@ -110,7 +117,9 @@ def test_bad_row_late_in_the_file_leaves_the_database_unchanged(project: Project
     assert stats.created == 40
 
 
-def test_malformed_json_late_in_the_file_leaves_the_database_unchanged(project: Project, tmp_path: Path) -> None:
+def test_malformed_json_late_in_the_file_leaves_the_database_unchanged(
+    project: Project, tmp_path: Path
+) -> None:
     path = write_jsonl(tmp_path / "v.jsonl", [*rows(20), "{not json"])
     with pytest.raises(InvalidInput) as exc:
         project.import_path(path, chunk_rows=4)
@@ -218,7 +227,11 @@ def test_parquet_pandas_index_is_left_out_and_dates_become_strings(tmp_path: Pat
     import pandas as pd
 
     df = pd.DataFrame(
-        {"id": ["a", "b"], "text": ["T1.", "T2."], "seen": [datetime.date(2020, 1, 2), datetime.date(2021, 3, 4)]},
+        {
+            "id": ["a", "b"],
+            "text": ["T1.", "T2."],
+            "seen": [datetime.date(2020, 1, 2), datetime.date(2021, 3, 4)],
+        },
         index=[10, 20],
     )
     path = tmp_path / "v.parquet"

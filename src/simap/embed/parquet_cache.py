@@ -107,7 +107,9 @@ class _Index:
             for row, p in enumerate(prefixes.tolist()):
                 self.pending[p] = (shard, row)
             return
-        self._merge(prefixes, np.full(len(prefixes), shard, np.int32), np.arange(len(prefixes), dtype=np.int32))
+        self._merge(
+            prefixes, np.full(len(prefixes), shard, np.int32), np.arange(len(prefixes), dtype=np.int32)
+        )
 
     def _merge(self, keys: np.ndarray, shards: np.ndarray, rows: np.ndarray) -> None:
         if self.pending:
@@ -277,7 +279,8 @@ class ParquetEmbeddingCache:
         dim = int(vectors.shape[1])
         if index.dim is not None and dim != index.dim:
             raise SimapError(
-                f"vectors for {model_key!r} must have {index.dim} dimensions like the cached ones; got {dim}.",
+                f"vectors for {model_key!r} must have {index.dim} dimensions like the cached ones; "
+                f"got {dim}.",
                 hint="two models share a key: give them different keys, or delete "
                 f"{self.model_dir(model_key)}",
             )
@@ -300,9 +303,7 @@ class ParquetEmbeddingCache:
         shard = len(index.shards)
         index.shards.append(folder / name)
         index.known.add(name)
-        index.groups[shard] = np.array(
-            [*range(0, len(keep), self.rows_per_group), len(keep)], dtype=np.int64
-        )
+        index.groups[shard] = np.array([*range(0, len(keep), self.rows_per_group), len(keep)], dtype=np.int64)
         index.add(shard, _prefix(kept))
 
     # -- maintenance ----------------------------------------------------------------------

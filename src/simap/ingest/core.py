@@ -344,9 +344,7 @@ class BatchStream:
             self.rows_read += 1
             if record.offset is not None:
                 self._offset = record.offset
-            if record.data is None:
-                problems.append((index, record, record.problem or Problem("the row could not be read.")))
-            elif not fields:
+            if record.data is None or not fields:
                 problems.append((index, record, record.problem or Problem("the row could not be read.")))
             else:
                 if rm is None:
@@ -442,7 +440,12 @@ def read(
     fmt = format if format is not None else detect_format(p)
     records: list[RawRecord] = list(readers.get(fmt)(p))
     stream = BatchStream(
-        p, format=fmt, mapping=mapping, skip_invalid=skip_invalid, chunk_rows=max(1, len(records)), records=records
+        p,
+        format=fmt,
+        mapping=mapping,
+        skip_invalid=skip_invalid,
+        chunk_rows=max(1, len(records)),
+        records=records,
     )
     parts = list(stream)
     if not parts:

@@ -96,6 +96,7 @@ def reader_info(format: str, path: Path) -> ReaderInfo:
         return ReaderInfo(size=size)
     return info(path)
 
+
 FOLDER_EXTENSIONS = (".docx", ".md", ".pdf", ".txt")
 _EXTENSION_FORMATS = {
     ".jsonl": "jsonl",
@@ -591,7 +592,7 @@ def _csv_records(path: Path, *, header_only: bool = False) -> Iterator[RawRecord
             fh.seek(0)
             # utf-8-sig: seeking back to 0 re-skips the BOM
             reader = csv.reader(_bounded_lines(path, fh), delimiter=_sniff_delimiter(path, first_line))
-            tell = fh.buffer.raw.tell  # bytes read ahead of the parser (by at most a buffer): progress
+            tell = fh.buffer.raw.tell  # type: ignore[attr-defined]  # bytes read ahead of the parser (by at most a buffer): progress
             header: list[str | None] | None = None
             for number, row in enumerate(reader, start=1):
                 if header is None:
@@ -743,7 +744,9 @@ def _parquet_value(value: Any) -> Any:
 
 def _parquet_info(path: Path) -> ReaderInfo:
     pf = _open_parquet(path)
-    return ReaderInfo(fields=_parquet_fields(path, pf), rows=int(pf.metadata.num_rows), size=path.stat().st_size)
+    return ReaderInfo(
+        fields=_parquet_fields(path, pf), rows=int(pf.metadata.num_rows), size=path.stat().st_size
+    )
 
 
 @readers.register("parquet", help="Apache Parquet: one venture per row, read by row groups in bounded memory")

@@ -129,6 +129,11 @@ def upsert_ventures(
 SEEN_TABLE = "simap_import_seen"
 
 
+def _table(model: Any) -> Any:
+    """The Core table of an ORM model (Core inserts skip the ORM's per-row bookkeeping)."""
+    return model.__table__
+
+
 class DbSeenIds:
     """The ids an import accepted so far, in a temporary table of the import's own connection
     (so a 1M-row import does not keep 1M ids in memory); implements ``simap.ingest.SeenIds``."""
@@ -249,7 +254,7 @@ class ImportWriter:
             session.execute(delete(Document).where(Document.id.in_(chunk)))
         doc_ids: dict[tuple[str, str], int] = {}
         for chunk in _chunks(new_docs):
-            doc = Document.__table__
+            doc: Any = Document.__table__
             result = conn.execute(insert(doc).returning(doc.c.id, doc.c.venture_id, doc.c.field), list(chunk))
             for doc_id, vid, fld in result:
                 doc_ids[(vid, fld)] = doc_id
@@ -277,7 +282,7 @@ class ImportWriter:
                 if (v, f) in doc_ids
             ]
             for chunk in _chunks(seg_rows, 2000):
-                conn.execute(insert(Segment.__table__), list(chunk))
+                conn.execute(insert(_table(Segment)), list(chunk))
             stats.segments += len(seg_rows)
 
         events = []
@@ -306,7 +311,7 @@ class ImportWriter:
                 }
             )
         for chunk in _chunks(events, 2000):
-            conn.execute(insert(Event.__table__), list(chunk))
+            conn.execute(insert(_table(Event)), list(chunk))
 
     def finish(self) -> ImportStats:
         """Log the import event (called by :func:`import_writer` before it commits)."""
