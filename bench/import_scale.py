@@ -176,8 +176,10 @@ def cache_lookup_vs_embed(n: int, work: Path) -> dict[str, Any]:
     t_embed = time.perf_counter() - t
     hashes = [text_hash(x) for x in texts]
     disk = ParquetEmbeddingCache(Path(tempfile.mkdtemp(dir=work)))
+    t = time.perf_counter()
     for i in range(0, n, 2500):  # as a coding run writes it: one shard per batch of ventures
         disk.put_many(emb.key, {h: vectors[j] for j, h in enumerate(hashes[i : i + 2500], start=i)})
+    t_put = time.perf_counter() - t
     fresh = ParquetEmbeddingCache(disk.directory)
     t = time.perf_counter()
     got = {}
@@ -200,7 +202,9 @@ def cache_lookup_vs_embed(n: int, work: Path) -> dict[str, Any]:
     return {
         "sentences": len(texts),
         "embed_s": round(t_embed, 2),
+        "disk_put_s": round(t_put, 2),
         "disk_lookup_s": round(t_disk, 2),
+        "disk_mb": round(sum(p.stat().st_size for p in disk.model_dir(emb.key).glob("*")) / 2**20, 1),
         "embed_cached_warm_s": round(t_cached, 2),
         "db_lookup_s": round(t_db, 2),
         "shards": len(list(disk.model_dir(emb.key).glob("shard-*.parquet"))),
