@@ -80,8 +80,8 @@ def import_cmd(
     path: Annotated[
         Path,
         typer.Argument(
-            help="JSONL, CSV, XLSX, DPG JSON, a folder of .txt/.md/.pdf/.docx, or a REFI-QDA project "
-            "(.qdpx/.qde from NVivo, ATLAS.ti, MAXQDA, QualCoder)"
+            help="JSONL, CSV, Parquet, XLSX, DPG JSON, a folder of .txt/.md/.pdf/.docx, or a REFI-QDA "
+            "project (.qdpx/.qde from NVivo, ATLAS.ti, MAXQDA, QualCoder)"
         ),
     ],
     project: ProjectOpt = DEFAULT_PROJECT_FILE,
@@ -114,7 +114,8 @@ def import_cmd(
     ] = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Import ventures (upsert by id). A bad row stops the import and nothing is written.
+    """Import ventures (upsert by id), streamed in chunks of 5,000 rows in one transaction: memory
+    stays flat at any size, and a bad row stops the import with nothing written.
 
     Re-importing a file with another --map than last time is refused when it would overwrite
     non-empty fields (--update to do it anyway); --dry-run shows the changes first."""

@@ -79,8 +79,12 @@ class Project:
         progress: Progress = _no_progress,
         update: bool = False,
         source_name: str | None = None,
+        chunk_rows: int | None = None,
     ) -> Any:
-        """Read, segment and store ventures in one transaction; ``progress("import", step, 3)``.
+        """Read, segment and store ventures, streaming chunks of ``chunk_rows`` rows (default
+        ``simap.ingest.core.CHUNK_ROWS``) into ONE transaction, so memory stays bounded and a bad
+        row anywhere leaves the project unchanged. ``progress("import", rows, total)`` advances per
+        chunk (``total`` is estimated from the bytes read until the end is reached).
 
         A REFI-QDA project (``.qdpx``, ``.qde``) goes to :meth:`import_refi` (``strict`` applies to
         it) and returns its :class:`~simap.interop.qdpx_import.RefiImportReport`; other files return
@@ -95,22 +99,45 @@ class Project:
             report = self.import_refi(path, strict=strict)
             progress("import", 1, 1)
             return report
-        from simap.ingest import read, reimport
+        from simap.ingest import reimport
+        from simap.ingest.core import CHUNK_ROWS, iter_batches
         from simap.ingest.segment import segment_documents
 
         source = source_name or str(path)
-        progress("import", 0, 3)
-        batch = read(path, format=format, mapping=mapping, skip_invalid=skip_invalid)
-        reimport.check_mapping(
-            reimport.plan(self.store, batch, source=source, mapping=mapping), update=update
-        )
-        progress("import", 1, 3)
-        segments = segment_documents(batch.documents)
-        progress("import", 2, 3)
-        stats = repo.upsert_ventures(self.store, batch, segments, actor=self.actor, source=source)
-        reimport.remember_mapping(self.store, source, reimport.mapping_record(mapping))
-        progress("import", 3, 3)
-        return stats
+        earlier = reimport.earlier_mapping(self.store, source)
+        record = reimport.mapping_record(mapping)
+        check = not update and earlier is not None and earlier != record
+        progress("import", 0, 1)
+        overwrites: list[reimport.FieldChange] = []
+        n_overwrites = 0
+        with repo.import_writer(self.store, actor=self.actor, source=source) as writer:
+            stream = iter_batches(
+                path,
+                format=format,
+                mapping=mapping,
+                skip_invalid=skip_invalid,
+                chunk_rows=chunk_rows or CHUNK_ROWS,
+                seen=writer.seen,
+            )
+            for batch in stream:
+                if check:  # what this chunk would overwrite, read before it is written
+                    part = reimport.ImportPlan(
+                        source=Path(source).name, mapping=record, earlier_mapping=earlier
+                    )
+                    reimport.plan(self.store, batch, source=source, conn=writer.session, into=part)
+                    n_overwrites += len(part.overwrites)
+                    overwrites = (overwrites + part.overwrites)[: reimport.SHOWN]
+                writer.write(batch, segment_documents(batch.documents))
+                total = stream.total_rows()
+                progress("import", stream.rows_read, total if total is not None else stream.rows_read + 1)
+            if check:  # raising here rolls the whole import back
+                refused = reimport.ImportPlan(
+                    source=Path(source).name, mapping=record, earlier_mapping=earlier, overwrites=overwrites
+                )
+                reimport.check_mapping(refused, update=update, overwrites=n_overwrites)
+        reimport.remember_mapping(self.store, source, record)
+        progress("import", stream.rows_read, max(stream.rows_read, 1))
+        return writer.stats
 
     def plan_import(
         self,
@@ -121,11 +148,21 @@ class Project:
         skip_invalid: bool = False,
         source_name: str | None = None,
     ) -> Any:
-        """What :meth:`import_path` would change, writing nothing (``simap import --dry-run``)."""
-        from simap.ingest import read, reimport
+        """What :meth:`import_path` would change, writing nothing (``simap import --dry-run``).
 
-        batch = read(path, format=format, mapping=mapping, skip_invalid=skip_invalid)
-        return reimport.plan(self.store, batch, source=source_name or str(path), mapping=mapping)
+        The input is streamed in chunks; the plan lists every new id (memory grows with those)."""
+        from simap.ingest import reimport
+        from simap.ingest.core import iter_batches
+
+        source = source_name or str(path)
+        plan = reimport.ImportPlan(
+            source=Path(source).name,
+            mapping=reimport.mapping_record(mapping),
+            earlier_mapping=reimport.earlier_mapping(self.store, source),
+        )
+        for batch in iter_batches(path, format=format, mapping=mapping, skip_invalid=skip_invalid):
+            reimport.plan(self.store, batch, source=source, mapping=mapping, into=plan)
+        return plan
 
     def import_refi(
         self, path: str | Path, *, strict: bool = False, codebook: str | Codebook | None = None
@@ -148,10 +185,10 @@ class Project:
         **coder_params: Any,
     ) -> Any:
         from simap.coding import coders
-        from simap.embed import get_embedder
+        from simap.embed import ParquetEmbeddingCache, get_embedder
 
         emb = get_embedder(embedder, **(embedder_params or {}))
-        cache = repo.DbEmbeddingCache(self.store) if getattr(emb, "cache_worthy", False) else None
+        cache = ParquetEmbeddingCache.for_store(self.store) if getattr(emb, "cache_worthy", False) else None
         if corpus is None and embedder == "tfidf":  # a lexical model is fitted on the corpus
             corpus = repo.load_segments(self.store)["text"].tolist()
         coder = coders.create("zeroshot", embedder=emb, cache=cache, **coder_params)
@@ -253,7 +290,14 @@ class Project:
                     yield batch
 
             progress("code", run.ventures, corpus["n"])
-            for suggestions in pool.map(code_batch, machine, feed()):
+            shipped = machine
+            if pool.name != "local" and getattr(machine, "cache", None) is not None:
+                # workers elsewhere do not see this machine's disk: they embed, the driver caches
+                import copy
+
+                shipped = copy.copy(machine)
+                shipped.cache = None
+            for suggestions in pool.map(code_batch, shipped, feed()):
                 last_id, n_ventures, n_segments = pending.popleft()
                 if precision_cut is not None and len(suggestions):
                     from simap.coding.calibration import apply_precision

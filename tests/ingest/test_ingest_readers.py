@@ -358,19 +358,19 @@ def test_detect_format_by_extension(tmp_path: Path) -> None:
 
 
 def test_detect_format_unknown_extension_lists_formats(tmp_path: Path) -> None:
-    path = tmp_path / "data.parquet"
+    path = tmp_path / "data.avro"
     path.write_bytes(b"")
     with pytest.raises(InvalidInput) as exc:
         detect_format(path)
     msg = str(exc.value)
-    assert "data.parquet" in msg and "'.parquet'" in msg and "csv, dpg, folder, jsonl, xlsx" in msg
+    assert "data.avro" in msg and "'.avro'" in msg and "csv, dpg, folder, jsonl, parquet, xlsx" in msg
 
 
 def test_unknown_format_name_lists_valid_readers(tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "v.jsonl", [{"id": "a", "text": "t"}])
     with pytest.raises(UnknownBackend) as exc:
         read(path, format="yaml")
-    assert "csv, dpg, folder, jsonl, xlsx" in str(exc.value)
+    assert "csv, dpg, folder, jsonl, parquet, xlsx" in str(exc.value)
     assert set(readers.names()) >= {"csv", "dpg", "folder", "jsonl", "xlsx"}
 
 

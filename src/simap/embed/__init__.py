@@ -25,6 +25,7 @@ from simap.embed import tfidf as _tfidf
 from simap.embed._registry import embedders
 from simap.embed.base import Embedder, Matrix, l2_normalize
 from simap.embed.cache import EmbeddingCache, MemoryCache, embed_cached, text_hash
+from simap.embed.parquet_cache import ParquetEmbeddingCache
 from simap.errors import InvalidInput
 
 FakeEmbedder = _fake.FakeEmbedder
@@ -67,6 +68,7 @@ __all__ = [
     "Matrix",
     "MemoryCache",
     "MiniLMEmbedder",
+    "ParquetEmbeddingCache",
     "StaticEmbedder",
     "TfidfEmbedder",
     "embed_cached",

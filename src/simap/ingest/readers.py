@@ -26,7 +26,7 @@ import csv
 import json
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
@@ -53,7 +53,8 @@ class RawRecord:
     ``path`` is the file as named in messages; ``label`` is how VENTURES ``source`` names it
     (``"<label>:<line>"``). Exactly one of ``data`` and ``problem`` is set. ``ignored`` marks an
     entry that is not a venture at all (a file of an unsupported type in a folder): it is always
-    reported in ``IngestBatch.skipped`` and never raises.
+    reported in ``IngestBatch.skipped`` and never raises. ``offset``, when the reader knows it,
+    is how many bytes of the file were read when the record was made (for progress only).
     """
 
     path: str
@@ -62,10 +63,39 @@ class RawRecord:
     data: dict[str, Any] | None = None
     problem: Problem | None = None
     ignored: bool = False
+    offset: int | None = None
+
+
+@dataclass(frozen=True)
+class ReaderInfo:
+    """What a reader can tell about a file before reading its rows (see :func:`reader_info`).
+
+    ``fields``: the field names every record will have (a header, a Parquet schema), or ``None``
+    when only reading every record tells (JSON Lines). ``rows``: the number of records when
+    known up front (Parquet metadata, the files of a folder). ``size``: the file's bytes, for
+    progress from :attr:`RawRecord.offset`.
+    """
+
+    fields: list[str] | None = None
+    rows: int | None = None
+    size: int | None = None
 
 
 Reader = Iterable[RawRecord]
 readers: Registry[Reader] = Registry("readers")
+_INFO: dict[str, Callable[[Path], ReaderInfo]] = {}
+
+
+def reader_info(format: str, path: Path) -> ReaderInfo:
+    """:class:`ReaderInfo` of ``path`` for the reader ``format`` (empty for readers that know
+    nothing up front, e.g. third-party ones): the streaming import uses it to map fields without
+    a first pass over the file and to show progress."""
+    info = _INFO.get(format)
+    if info is None:
+        size = path.stat().st_size if path.is_file() else None
+        return ReaderInfo(size=size)
+    return info(path)
+
 
 FOLDER_EXTENSIONS = (".docx", ".md", ".pdf", ".txt")
 _EXTENSION_FORMATS = {
@@ -76,6 +106,8 @@ _EXTENSION_FORMATS = {
     ".tsv": "csv",
     ".xlsx": "xlsx",
     ".xlsm": "xlsx",
+    ".parquet": "parquet",
+    ".pq": "parquet",
     **{ext: "folder" for ext in (*FOLDER_EXTENSIONS, ".markdown")},
 }
 _DPG_MARKERS = ("SDGs", "locations")
@@ -285,7 +317,9 @@ def _iter_json(path: Path) -> Iterator[RawRecord]:
             return
         fh.seek(0)
         first_data = True
+        offset = 0
         for number, raw_bytes in enumerate(_bounded_lines(path, fh), start=1):
+            offset += len(raw_bytes)
             raw = _decode(path, raw_bytes, number)
             if not raw.strip():
                 continue
@@ -311,6 +345,7 @@ def _iter_json(path: Path) -> Iterator[RawRecord]:
                         f"got invalid JSON ({exc.msg} at column {exc.colno}).",
                         hint="fix the JSON on that line (one complete object per line)",
                     ),
+                    offset=offset,
                 )
                 continue
             except (RecursionError, ValueError) as exc:
@@ -323,11 +358,12 @@ def _iter_json(path: Path) -> Iterator[RawRecord]:
                         f"each line must be one JSON object; got one that cannot be read ({_why(exc)}).",
                         hint="check that line of the file",
                     ),
+                    offset=offset,
                 )
                 continue
             first_data = False
             if isinstance(obj, dict):
-                yield RawRecord(src, label, number, data=obj)
+                yield RawRecord(src, label, number, data=obj, offset=offset)
             else:
                 yield RawRecord(
                     src,
@@ -337,6 +373,7 @@ def _iter_json(path: Path) -> Iterator[RawRecord]:
                         f"each line must be one JSON object; got {_kind(obj)}.",
                         hint="write one {...} object per line",
                     ),
+                    offset=offset,
                 )
 
 
@@ -459,9 +496,9 @@ def read_dpg(path: Path) -> Iterator[RawRecord]:
             continue
         normalised = dpg_record(record.data)
         if isinstance(normalised, Problem):
-            yield RawRecord(record.path, record.label, record.line, problem=normalised)
+            yield RawRecord(record.path, record.label, record.line, problem=normalised, offset=record.offset)
         else:
-            yield RawRecord(record.path, record.label, record.line, data=normalised)
+            yield RawRecord(record.path, record.label, record.line, data=normalised, offset=record.offset)
 
 
 # ---------------------------------------------------------------------------------- CSV / XLSX
@@ -538,6 +575,11 @@ def _sniff_delimiter(path: Path, first_line: str) -> str:
 @readers.register("csv", help="CSV/TSV with a header row: one venture per row")
 def read_csv(path: Path) -> Iterator[RawRecord]:
     """CSV (or TSV) with a header row; the delimiter is taken from the header line."""
+    yield from _csv_records(path)
+
+
+def _csv_records(path: Path, *, header_only: bool = False) -> Iterator[RawRecord]:
+    """The rows of a CSV file; with ``header_only`` one record whose keys are the header names."""
     _check_exists(path)
     csv.field_size_limit(MAX_CELL_CHARS)
     with path.open("rb") as raw:
@@ -550,14 +592,20 @@ def read_csv(path: Path) -> Iterator[RawRecord]:
             fh.seek(0)
             # utf-8-sig: seeking back to 0 re-skips the BOM
             reader = csv.reader(_bounded_lines(path, fh), delimiter=_sniff_delimiter(path, first_line))
+            tell = fh.buffer.raw.tell  # type: ignore[attr-defined]  # bytes read ahead of the parser (by at most a buffer): progress
             header: list[str | None] | None = None
             for number, row in enumerate(reader, start=1):
                 if header is None:
                     header = _header(path, list(row))
+                    if header_only:
+                        yield RawRecord(str(path), path.name, 1, data=dict.fromkeys(h for h in header if h))
+                        return
                     continue
                 if not any(cell.strip() for cell in row):
                     continue
-                yield _row_record(path, number, header, list(row))
+                record = _row_record(path, number, header, list(row))
+                record.offset = tell()
+                yield record
     except UnicodeDecodeError:
         raise InvalidInput(
             "the file must be UTF-8 text; got bytes that are not UTF-8.",
@@ -589,6 +637,10 @@ def _cell(value: Any) -> Any:
 @readers.register("xlsx", help="Excel workbook: first sheet, header row, one venture per row")
 def read_xlsx(path: Path) -> Iterator[RawRecord]:
     """Excel workbook (openpyxl): the first sheet, field names in the first row."""
+    yield from _xlsx_records(path)
+
+
+def _xlsx_records(path: Path, *, header_only: bool = False) -> Iterator[RawRecord]:
     _check_exists(path)
     from openpyxl import load_workbook
 
@@ -614,12 +666,140 @@ def read_xlsx(path: Path) -> Iterator[RawRecord]:
             cells = [_cell(v) for v in row]
             if header is None:
                 header = _header(path, cells)
+                if header_only:
+                    rows = max(0, (sheet.max_row or 1) - 1)
+                    yield RawRecord(str(path), path.name, rows, data=dict.fromkeys(h for h in header if h))
+                    return
                 continue
             if all(c is None or (isinstance(c, str) and not c.strip()) for c in cells):
                 continue
             yield _row_record(path, number, header, cells)
     finally:
         workbook.close()
+
+
+def _header_info(records: Iterator[RawRecord], path: Path, *, rows_in_line: bool) -> ReaderInfo:
+    """Fields from the header record of ``_csv_records``/``_xlsx_records(header_only=True)``
+    (the XLSX one carries the sheet's row count as its ``line``)."""
+    first = next(records, None)
+    size = path.stat().st_size
+    if first is None or first.data is None:
+        return ReaderInfo(fields=None, size=size)
+    return ReaderInfo(fields=list(first.data), rows=first.line if rows_in_line else None, size=size)
+
+
+_INFO["csv"] = lambda path: _header_info(_csv_records(path, header_only=True), path, rows_in_line=False)
+_INFO["xlsx"] = lambda path: _header_info(_xlsx_records(path, header_only=True), path, rows_in_line=True)
+
+
+# ------------------------------------------------------------------------------------ Parquet
+
+PARQUET_BATCH_ROWS = 1024  # rows decoded at a time (the file is read by row groups)
+_PANDAS_INDEX = "__index_level_"
+
+
+def _open_parquet(path: Path) -> Any:
+    import pyarrow.parquet as pq
+
+    _check_exists(path)
+    try:
+        return pq.ParquetFile(path, buffer_size=1 << 20, pre_buffer=False)
+    except Exception as exc:
+        raise InvalidInput(
+            f"the file must be an Apache Parquet file; got one pyarrow cannot open ({_why(exc)}).",
+            source=str(path),
+            hint="write it again with pandas.DataFrame.to_parquet or pyarrow.parquet.write_table, "
+            "or export it as CSV",
+        ) from None
+
+
+def _parquet_fields(path: Path, pf: Any) -> list[str]:
+    names = [n for n in pf.schema_arrow.names if not n.startswith(_PANDAS_INDEX)]
+    if len(names) > MAX_COLUMNS:
+        raise InvalidInput(
+            f"a file must have at most {MAX_COLUMNS} columns; got {len(names)}.",
+            source=str(path),
+            hint="keep the venture fields only (id, name, description, ...)",
+        )
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise InvalidInput(
+                f"column names must be unique; got {name!r} twice.",
+                source=str(path),
+                field=name,
+                hint="rename one of the two columns",
+            )
+        seen.add(name)
+    return names
+
+
+def _parquet_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return value if value else None
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    return value
+
+
+def _parquet_info(path: Path) -> ReaderInfo:
+    pf = _open_parquet(path)
+    return ReaderInfo(
+        fields=_parquet_fields(path, pf), rows=int(pf.metadata.num_rows), size=path.stat().st_size
+    )
+
+
+@readers.register("parquet", help="Apache Parquet: one venture per row, read by row groups in bounded memory")
+def read_parquet(path: Path) -> Iterator[RawRecord]:
+    """Apache Parquet (pyarrow), read ``PARQUET_BATCH_ROWS`` rows at a time.
+
+    Columns are fields as in CSV (a pandas index column is left out); ``line`` is the row number
+    (1 = the first row). Lists and structs stay lists and dicts (metadata); dates become ISO
+    strings; empty strings are missing values, as in CSV.
+    """
+    pf = _open_parquet(path)
+    names = _parquet_fields(path, pf)
+    src, label = str(path), path.name
+    number = 0
+    batches = pf.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=names)
+    while True:
+        try:
+            batch = next(batches, None)
+            if batch is None:
+                return
+            rows = batch.to_pylist()
+        except InvalidInput:
+            raise
+        except Exception as exc:
+            raise InvalidInput(
+                f"the file must be a readable Parquet file; got an error reading rows after row {number} "
+                f"({_why(exc)}).",
+                source=src,
+                line=number + 1,
+                hint="the file is damaged or truncated: write it again, or export it as CSV",
+            ) from None
+        for row in rows:
+            number += 1
+            long = next(
+                (k for k, v in row.items() if isinstance(v, str | bytes) and len(v) > MAX_CELL_CHARS), None
+            )
+            if long is not None:
+                yield RawRecord(
+                    src,
+                    label,
+                    number,
+                    problem=Problem(
+                        f"a cell must have at most {MAX_CELL_CHARS >> 20} M characters; "
+                        f"got {len(row[long])} in '{long}'.",
+                        field=long,
+                        hint="shorten that cell, or split the text over several fields",
+                    ),
+                )
+                continue
+            yield RawRecord(src, label, number, data={k: _parquet_value(v) for k, v in row.items()})
+
+
+_INFO["parquet"] = _parquet_info
 
 
 # ------------------------------------------------------------------------------ Office archives
@@ -793,6 +973,13 @@ def _folder_entries(root: Path) -> list[Path]:
         if p.is_file():
             out.append(p)
     return out
+
+
+def _folder_info(path: Path) -> ReaderInfo:
+    return ReaderInfo(fields=["id", "name", "text", "path"], rows=len(_folder_entries(path)))
+
+
+_INFO["folder"] = _folder_info
 
 
 @readers.register("folder", help="a folder of .txt/.md/.pdf/.docx files: one venture per file")

@@ -108,35 +108,56 @@ def _empty(value: Any) -> bool:
     return value is None or (isinstance(value, float) and value != value) or str(value).strip() == ""
 
 
-def plan(store: Store, batch: IngestBatch, *, source: str, mapping: Any = None) -> ImportPlan:
-    """What importing ``batch`` (read from ``source`` with ``mapping``) would change."""
+def plan(
+    store: Store,
+    batch: IngestBatch,
+    *,
+    source: str,
+    mapping: Any = None,
+    conn: Any = None,
+    into: ImportPlan | None = None,
+) -> ImportPlan:
+    """What importing ``batch`` (read from ``source`` with ``mapping``) would change.
+
+    ``conn``: read through this connection or session (the import's own, inside its
+    transaction) instead of a new one. ``into``: add this batch (a chunk of a stream) to a plan
+    made for the earlier chunks.
+    """
+    out = into or ImportPlan(
+        source=Path(source).name,
+        mapping=mapping_record(mapping),
+        earlier_mapping=earlier_mapping(store, source),
+    )
+    out.skipped.extend(str(s) for s in batch.skipped)
+    if conn is not None:
+        _plan_rows(conn, batch, out)
+    else:
+        with store.engine.connect() as own:
+            _plan_rows(own, batch, out)
+    return out
+
+
+def _plan_rows(conn: Any, batch: IngestBatch, out: ImportPlan) -> None:
     from simap.store.repo import _chunks, _clean, sha1
     from simap.store.schema import Document, Venture
 
-    out = ImportPlan(
-        source=Path(source).name,
-        mapping=mapping_record(mapping),
-        skipped=[str(s) for s in batch.skipped],
-        earlier_mapping=earlier_mapping(store, source),
-    )
     ids = [str(v) for v in batch.ventures["id"].tolist()]
     existing: dict[str, dict[str, Any]] = {}
     hashes: dict[tuple[str, str], str] = {}
-    with store.engine.connect() as conn:
-        for chunk in _chunks(ids):
-            q = select(Venture.id, Venture.name, Venture.country, Venture.sector, Venture.year)
-            for vid, *values in conn.execute(q.where(Venture.id.in_(chunk))):
-                existing[vid] = dict(zip(FIELDS, values, strict=True))
-            dq = select(Document.venture_id, Document.field, Document.text_hash)
-            for vid, fld, h in conn.execute(dq.where(Document.venture_id.in_(chunk))):
-                hashes[(vid, fld)] = h
+    for chunk in _chunks(ids):
+        q = select(Venture.id, Venture.name, Venture.country, Venture.sector, Venture.year)
+        for vid, *values in conn.execute(q.where(Venture.id.in_(chunk))):
+            existing[vid] = dict(zip(FIELDS, values, strict=True))
+        dq = select(Document.venture_id, Document.field, Document.text_hash)
+        for vid, fld, h in conn.execute(dq.where(Document.venture_id.in_(chunk))):
+            hashes[(vid, fld)] = h
     changed_docs = {
         f"{r['venture_id']}:{r['field']}"
         for r in batch.documents.to_dict("records")
         if str(r["venture_id"]) in existing
         and hashes.get((str(r["venture_id"]), str(r["field"]))) != sha1(r["text"])
     }
-    out.texts_changed = sorted(changed_docs)
+    out.texts_changed = sorted([*out.texts_changed, *changed_docs])
     for rec in batch.ventures.to_dict("records"):
         vid = str(rec["id"])
         before = existing.get(vid)
@@ -158,19 +179,20 @@ def plan(store: Store, batch: IngestBatch, *, source: str, mapping: Any = None) 
             (out.filled if _empty(old) else out.overwrites).append(FieldChange(vid, key, old, value))
         if not touched and not any(t.startswith(f"{vid}:") for t in changed_docs):
             out.unchanged += 1
-    return out
 
 
-def check_mapping(p: ImportPlan, *, update: bool) -> None:
+def check_mapping(p: ImportPlan, *, update: bool, overwrites: int | None = None) -> None:
     """Refuse a re-import with another mapping than the earlier one of the same file when it
-    would overwrite non-empty fields, unless ``update``."""
-    if update or not p.mapping_changed or not p.overwrites:
+    would overwrite non-empty fields, unless ``update``. ``overwrites``: their number when
+    ``p.overwrites`` keeps only the first few (a streamed import)."""
+    total = len(p.overwrites) if overwrites is None else overwrites
+    if update or not p.mapping_changed or not total:
         return
     shown = "; ".join(str(c) for c in p.overwrites[:SHOWN])
-    more = f" (and {len(p.overwrites) - SHOWN} more)" if len(p.overwrites) > SHOWN else ""
+    more = f" (and {total - SHOWN} more)" if total > SHOWN else ""
     raise InvalidInput(
         f"{p.source} was imported before with {describe_mapping(p.earlier_mapping)}; with "
-        f"{describe_mapping(p.mapping)} this import would overwrite {len(p.overwrites)} non-empty "
+        f"{describe_mapping(p.mapping)} this import would overwrite {total} non-empty "
         f"fields: {shown}{more}. Nothing was imported.",
         source=p.source,
         field="--map",

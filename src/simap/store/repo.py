@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, delete, false, insert, select, update
+from sqlalchemy import Connection, delete, false, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -117,46 +118,109 @@ def upsert_ventures(
     """Insert or update ventures with their documents and segments, in ONE transaction.
 
     A document whose text did not change keeps its segments (and the evidence pointing into it);
-    a changed document is replaced with its new segments.
+    a changed document is replaced with its new segments. For inputs too large for memory use
+    :func:`import_writer` and write chunk by chunk.
     """
-    stats = ImportStats(skipped=[str(s) for s in batch.skipped])
-    ventures = batch.ventures
-    ids = [str(v) for v in ventures["id"].tolist()]
-    now = utcnow()
-    with store.session() as session, session.begin():
+    with import_writer(store, actor=actor, source=source) as writer:
+        writer.write(batch, segments)
+    return writer.stats
+
+
+SEEN_TABLE = "simap_import_seen"
+
+
+def _table(model: Any) -> Any:
+    """The Core table of an ORM model (Core inserts skip the ORM's per-row bookkeeping)."""
+    return model.__table__
+
+
+class DbSeenIds:
+    """The ids an import accepted so far, in a temporary table of the import's own connection
+    (so a 1M-row import does not keep 1M ids in memory); implements ``simap.ingest.SeenIds``."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        session.execute(text(f"DROP TABLE IF EXISTS {SEEN_TABLE}"))
+        session.execute(
+            text(f"CREATE TEMPORARY TABLE {SEEN_TABLE} (id TEXT PRIMARY KEY, path TEXT, line INTEGER)")
+        )
+        self._paths: dict[str, int] = {}
+
+    def first_seen(self, ids: Sequence[str]) -> dict[str, tuple[str, int | None]]:
+        out: dict[str, tuple[str, int | None]] = {}
+        for chunk in _chunks(list(ids)):
+            params = {f"i{n}": v for n, v in enumerate(chunk)}
+            names = ", ".join(f":{k}" for k in params)
+            q = text(f"SELECT id, path, line FROM {SEEN_TABLE} WHERE id IN ({names})")
+            for vid, path, line in self.session.execute(q, params):
+                out[str(vid)] = (str(path), None if line is None else int(line))
+        return out
+
+    def add(self, rows: Sequence[tuple[str, str, int | None]]) -> None:
+        if rows:
+            q = text(f"INSERT INTO {SEEN_TABLE} (id, path, line) VALUES (:id, :path, :line)")
+            self.session.execute(q, [{"id": v, "path": p, "line": ln} for v, p, ln in rows])
+
+    def drop(self) -> None:
+        self.session.execute(text(f"DROP TABLE IF EXISTS {SEEN_TABLE}"))
+
+
+class ImportWriter:
+    """Writes an import chunk by chunk inside ONE transaction (see :func:`import_writer`).
+
+    ``seen`` keeps the accepted ids for duplicate detection across chunks; ``session`` is the
+    import's session (read the state before the import through it: ids are unique within one
+    import, so a chunk never sees its own writes); ``stats`` add up over the chunks.
+    """
+
+    def __init__(self, session: Session, *, actor: str, source: str) -> None:
+        self.session = session
+        self.actor = actor
+        self.source = source
+        self.now = utcnow()
+        self.stats = ImportStats()
+        self._seen: DbSeenIds | None = None
+
+    @property
+    def seen(self) -> DbSeenIds:
+        if self._seen is None:
+            self._seen = DbSeenIds(self.session)
+        return self._seen
+
+    def write(self, batch: IngestBatch, segments: pd.DataFrame) -> None:
+        """Upsert one chunk of ventures with their documents and segments."""
+        session, stats, now = self.session, self.stats, self.now
+        conn = session.connection()  # Core inserts: the ORM bulk path costs more than SQLite itself
+        stats.skipped.extend(str(s) for s in batch.skipped)
+        ventures = batch.ventures
+        ids = [str(v) for v in ventures["id"].tolist()]
+        if not ids:
+            return
+        id_set = set(ids)
         existing: dict[str, dict[str, Any]] = {}
-        for chunk in _chunks(ids):
-            for row in session.execute(select(Venture).where(Venture.id.in_(chunk))).scalars():
-                existing[row.id] = {
-                    "name": row.name,
-                    "country": row.country,
-                    "sector": row.sector,
-                    "year": row.year,
-                    "metadata": row.meta,
-                }
         old_docs: dict[tuple[str, str], tuple[int, str]] = {}
         for chunk in _chunks(ids):
-            q = select(Document.id, Document.venture_id, Document.field, Document.text_hash).where(
-                Document.venture_id.in_(chunk)
-            )
-            for doc_id, vid, fld, h in session.execute(q):
+            q = select(Venture.id, Venture.name, Venture.country, Venture.sector, Venture.year)
+            for vid, name, country, sector, year in session.execute(q.where(Venture.id.in_(chunk))):
+                existing[vid] = {"name": name, "country": country, "sector": sector, "year": year}
+            dq = select(Document.id, Document.venture_id, Document.field, Document.text_hash)
+            for doc_id, vid, fld, h in session.execute(dq.where(Document.venture_id.in_(chunk))):
                 old_docs[(vid, fld)] = (doc_id, h)
 
-        vrows = []
-        for rec in ventures.to_dict("records"):
-            vrows.append(
-                {
-                    "id": str(rec["id"]),
-                    "name": str(rec.get("name") or rec["id"]),
-                    "country": _clean(rec.get("country")),
-                    "sector": _clean(rec.get("sector")),
-                    "year": _clean(rec.get("year")),
-                    "metadata": rec.get("metadata") or {},
-                    "source": _clean(rec.get("source")),
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            )
+        vrows = [
+            {
+                "id": str(rec["id"]),
+                "name": str(rec.get("name") or rec["id"]),
+                "country": _clean(rec.get("country")),
+                "sector": _clean(rec.get("sector")),
+                "year": _clean(rec.get("year")),
+                "metadata": rec.get("metadata") or {},
+                "source": _clean(rec.get("source")),
+                "created_at": now,
+                "updated_at": now,
+            }
+            for rec in ventures.to_dict("records")
+        ]
         _upsert(
             session,
             Venture.__table__,
@@ -165,23 +229,24 @@ def upsert_ventures(
             ["name", "country", "sector", "year", "metadata", "source", "updated_at"],
         )
 
-        docs = batch.documents
         new_docs: list[dict[str, Any]] = []
         changed_ids: set[str] = set()
         stale_doc_ids: list[int] = []
-        for rec in docs.to_dict("records"):
-            key = (str(rec["venture_id"]), str(rec["field"]))
-            h = sha1(rec["text"])
+        for vid, fld, body in zip(
+            batch.documents["venture_id"], batch.documents["field"], batch.documents["text"], strict=True
+        ):
+            key = (str(vid), str(fld))
+            h = sha1(body)
             old = old_docs.pop(key, None)
             if old is not None and old[1] == h:
                 continue
             if old is not None:
                 stale_doc_ids.append(old[0])
             changed_ids.add(key[0])
-            new_docs.append({"venture_id": key[0], "field": key[1], "text": rec["text"], "text_hash": h})
+            new_docs.append({"venture_id": key[0], "field": key[1], "text": body, "text_hash": h})
         # documents of re-imported ventures whose field no longer exists
         for (vid, _fld), (doc_id, _h) in old_docs.items():
-            if vid in set(ids):
+            if vid in id_set:
                 stale_doc_ids.append(doc_id)
                 changed_ids.add(vid)
         for chunk in _chunks(stale_doc_ids):
@@ -189,31 +254,36 @@ def upsert_ventures(
             session.execute(delete(Document).where(Document.id.in_(chunk)))
         doc_ids: dict[tuple[str, str], int] = {}
         for chunk in _chunks(new_docs):
-            result = session.execute(
-                insert(Document).returning(Document.id, Document.venture_id, Document.field), list(chunk)
-            )
+            doc: Any = Document.__table__
+            result = conn.execute(insert(doc).returning(doc.c.id, doc.c.venture_id, doc.c.field), list(chunk))
             for doc_id, vid, fld in result:
                 doc_ids[(vid, fld)] = doc_id
-        stats.documents = len(new_docs)
+        stats.documents += len(new_docs)
         if len(segments) and doc_ids:
-            seg = segments[
-                [(v, f) in doc_ids for v, f in zip(segments["venture_id"], segments["field"], strict=True)]
-            ]
             seg_rows = [
                 {
-                    "document_id": doc_ids[(r["venture_id"], r["field"])],
-                    "venture_id": r["venture_id"],
-                    "field": r["field"],
-                    "seq": int(r["seq"]),
-                    "start": int(r["start"]),
-                    "end": int(r["end"]),
-                    "text": r["text"],
+                    "document_id": doc_ids[(v, f)],
+                    "venture_id": v,
+                    "field": f,
+                    "seq": int(q),
+                    "start": int(a),
+                    "end": int(b),
+                    "text": t,
                 }
-                for r in seg.to_dict("records")
+                for v, f, q, a, b, t in zip(
+                    segments["venture_id"],
+                    segments["field"],
+                    segments["seq"],
+                    segments["start"],
+                    segments["end"],
+                    segments["text"],
+                    strict=True,
+                )
+                if (v, f) in doc_ids
             ]
             for chunk in _chunks(seg_rows, 2000):
-                session.execute(insert(Segment), list(chunk))
-            stats.segments = len(seg_rows)
+                conn.execute(insert(_table(Segment)), list(chunk))
+            stats.segments += len(seg_rows)
 
         events = []
         for v in vrows:
@@ -232,7 +302,7 @@ def upsert_ventures(
             events.append(
                 {
                     "ts": now,
-                    "actor": actor,
+                    "actor": self.actor,
                     "action": action,
                     "entity": "venture",
                     "entity_id": v["id"],
@@ -241,13 +311,19 @@ def upsert_ventures(
                 }
             )
         for chunk in _chunks(events, 2000):
-            session.execute(insert(Event), list(chunk))
+            conn.execute(insert(_table(Event)), list(chunk))
+
+    def finish(self) -> ImportStats:
+        """Log the import event (called by :func:`import_writer` before it commits)."""
+        stats = self.stats
+        if self._seen is not None:
+            self._seen.drop()
         log_event(
-            session,
-            actor=actor,
+            self.session,
+            actor=self.actor,
             action="import",
             entity="project",
-            entity_id=source,
+            entity_id=self.source,
             after={
                 "created": stats.created,
                 "updated": stats.updated,
@@ -256,7 +332,25 @@ def upsert_ventures(
                 "segments": stats.segments,
             },
         )
-    return stats
+        return stats
+
+
+@contextmanager
+def import_writer(store: Store, *, actor: str, source: str) -> Iterator[ImportWriter]:
+    """``with import_writer(store, ...) as w: w.write(chunk, segments) ...``: ONE transaction for
+    every chunk, committed when the block ends, rolled back (nothing written) when it raises.
+
+    On SQLite the write lock is taken at once and held until the end (other writers wait; readers
+    go on, WAL); the database grows by the import's pages only (no copy of the data in memory).
+    """
+    with store.session() as session, session.begin():
+        if store.is_sqlite:
+            # take the write lock now (BEGIN IMMEDIATE), so a concurrent writer cannot slip in between chunks
+            table = Venture.__table__
+            session.execute(update(table).where(false()).values(name=table.c.name))  # type: ignore[arg-type]
+        writer = ImportWriter(session, actor=actor, source=source)
+        yield writer
+        writer.finish()
 
 
 def load_ventures(store: Store, ids: Sequence[str] | None = None) -> pd.DataFrame:
