@@ -292,7 +292,7 @@ class Project:
             progress("code", run.ventures, corpus["n"])
             shipped = machine
             if pool.name != "local" and getattr(machine, "cache", None) is not None:
-                # workers elsewhere do not see this machine's disk: they embed, the driver caches
+                # workers elsewhere do not see this machine's disk cache: they embed without it
                 import copy
 
                 shipped = copy.copy(machine)

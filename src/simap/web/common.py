@@ -35,6 +35,7 @@ UPLOAD_TYPES = (
     ".ndjson",
     ".json",
     ".xlsx",
+    ".parquet",
     ".pdf",
     ".docx",
     ".txt",
