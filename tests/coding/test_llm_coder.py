@@ -85,6 +85,12 @@ class FakeLLM:
 
             def _send(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
                 data = json.dumps(body).encode()
+                if getattr(self, "counted", False):
+                    # no longer in flight once the answer is ready: the client may send its next
+                    # request as soon as it reads this one, before a `finally` here would run
+                    with fake.lock:
+                        fake.in_flight -= 1
+                    self.counted = False
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
@@ -106,6 +112,7 @@ class FakeLLM:
                         {"path": self.path, "body": body, "auth": self.headers.get("Authorization")}
                     )
                     fake.in_flight += 1
+                    self.counted = True
                     fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
                     status = fake.statuses.pop(0) if fake.statuses else 200
                 try:
@@ -137,8 +144,10 @@ class FakeLLM:
                         },
                     )
                 finally:
-                    with fake.lock:
-                        fake.in_flight -= 1
+                    if getattr(self, "counted", False):
+                        with fake.lock:
+                            fake.in_flight -= 1
+                        self.counted = False
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
