@@ -410,8 +410,8 @@ class Project:
                 f"run {last.id} ({last.status}) cannot be resumed with these options: its "
                 f"{', '.join(mismatch)} differ.",
                 field="resume",
-                hint="resume with the options of that run (see `simap runs`), or run `simap code` "
-                "without --resume to start again",
+                hint=f"resume with the options of that run (codebook {last.codebook_version}, coder "
+                f"{last.model}), or run `simap code` without --resume to start again",
             )
         repo.resume_run(self.store, int(last.id))
         return int(last.id), {k: done[k] for k in _RunProgress.COUNTERS if k in done}
