@@ -87,10 +87,12 @@ def _run_in_worker(fn: StageFn, batch: Any) -> Any:
     return fn(_STATE, batch)
 
 
-def _fork_unsafe(state: Any) -> bool:
-    """PyTorch is not fork-safe once its thread pool started: such models go to spawned workers."""
-    from simap.coding.parallel import TORCH_BACKENDS
+TORCH_BACKENDS = {"minilm"}
+"""Embedders running on PyTorch, which is not fork-safe once its thread pool started."""
 
+
+def _fork_unsafe(state: Any) -> bool:
+    """Models on PyTorch go to spawned workers (each unpickles the state once)."""
     embedder = getattr(state, "embedder", None)
     return getattr(embedder, "name", "") in TORCH_BACKENDS
 

@@ -933,16 +933,19 @@ class _RunProgress:
             self.present += int(((suggestions["score"] >= DEFAULT_MIN_SCORE) & ~abstained).sum())
             self.abstained += int(abstained.sum())
 
+    def progress(self) -> dict[str, Any]:
+        """What ``--resume`` reads back: the counters and the corpus fingerprint."""
+        return {k: getattr(self, k) for k in self.COUNTERS} | {"corpus": self.corpus}
+
     def stats(self) -> dict[str, Any]:
         """The run's stats while it runs (the owner process and the progress)."""
         import os
         import socket
 
-        progress = {k: getattr(self, k) for k in self.COUNTERS} | {"corpus": self.corpus}
         return {
             "pid": os.getpid(),
             "host": socket.gethostname(),
-            "progress": progress,
+            "progress": self.progress(),
             "executor": self.executor,
         }
 
@@ -958,7 +961,7 @@ class _RunProgress:
             "batches": self.batches,
             "resumed": self.resumed,
             "executor": self.executor,
-            "progress": {k: getattr(self, k) for k in self.COUNTERS} | {"corpus": self.corpus},
+            "progress": self.progress(),
         }
 
 

@@ -10,10 +10,11 @@ from simap.batches import SUGGESTION_COLUMNS
 from simap.codebook import from_dict
 from simap.coding import coders
 from simap.coding.cues import cue_hits, cue_pattern
-from simap.coding.parallel import predict_parallel
+from simap.coding.stage import CodeBatch, code_batch
 from simap.coding.units import unit_spans
 from simap.coding.zeroshot import ZeroShotCoder
 from simap.errors import InvalidInput, NotFitted, UnknownBackend
+from simap.executors import get_executor
 from simap.ingest.segment import segment_documents
 
 DOCS = pd.DataFrame(
@@ -110,7 +111,10 @@ def test_parallel_equals_serial(tiny_codebook, fake_embedder) -> None:
     assert len(seg) >= 2000
     coder = ZeroShotCoder(fake_embedder).fit(tiny_codebook)
     serial = coder.predict(seg)
-    parallel = predict_parallel(coder, seg, workers=2)
+    ids = list(pd.unique(seg["venture_id"]))
+    parts = [ids[i : i + 100] for i in range(0, len(ids), 100)]
+    batches = [CodeBatch(n, p, seg[seg["venture_id"].isin(set(p))]) for n, p in enumerate(parts)]
+    parallel = pd.concat(get_executor("local", workers=2).map(code_batch, coder, batches))
     pd.testing.assert_frame_equal(
         serial.sort_values(["venture_id", "code_id"]).reset_index(drop=True),
         parallel.sort_values(["venture_id", "code_id"]).reset_index(drop=True),

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import multiprocessing as mp
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
+from test_embed_cache import Counting as CountingFake
 
-from simap.embed import EmbeddingCache, FakeEmbedder, ParquetEmbeddingCache, embed_cached, text_hash
+from simap.embed import EmbeddingCache, ParquetEmbeddingCache, embed_cached, text_hash
 from simap.embed.parquet_cache import default_cache_dir, key_slug
 from simap.errors import SimapError
 
@@ -166,18 +166,10 @@ def test_default_directory_next_to_the_project_or_in_simap_home(tmp_path: Path, 
     assert default_cache_dir(ServerStore()).parts[-4:-2] == ("home", "projects")
 
 
-class Counting(FakeEmbedder):
+class Counting(CountingFake):
     """A fake embedder worth caching that counts the texts it embeds."""
 
     cache_worthy = True
-
-    def __init__(self, **params: int) -> None:
-        super().__init__(**params)
-        self.calls: list[list[str]] = []
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        self.calls.append(list(texts))
-        return super().embed(texts)
 
 
 def test_recode_with_another_codebook_does_not_embed_seen_sentences(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -465,22 +465,8 @@ def _similar(
     """The ``k`` ventures of the map whose text is nearest ``query`` (none without a text index)."""
     if query is None or index.text is None or k <= 0:
         return []
-    out = []
-    for vid, sim in index.text.nearest(query, k, exclude=[index.ids[r] for r in exclude]):
-        row = index.row_of.get(vid)
-        if row is None:
-            continue
-        out.append(
-            SimilarVenture(
-                venture_id=vid,
-                name=index.names[row],
-                similarity=round(sim, 4),
-                countries=index.countries[row],
-                sectors=index.sectors[row],
-                shared_codes=sorted(index.codes_of(row) & codes),
-            )
-        )
-    return out
+    found = index.text.nearest(query, k, exclude=[index.ids[r] for r in exclude])
+    return [index.similar(index.row_of[vid], sim, codes) for vid, sim in found if vid in index.row_of]
 
 
 def _quoted(peer: PeerVenture) -> bool:

@@ -267,6 +267,23 @@ class AdviceIndex:
                 f"venture {venture_id!r} is not in this project.", hint="check the id (`simap ventures`)"
             ) from None
 
+    def similar(
+        self, row: int, similarity: float, shared_with: set[str], nearest_to: str | None = None
+    ) -> Any:
+        """Row ``row`` as a :class:`~simap.advise.models.SimilarVenture` (codes it shares with
+        ``shared_with``)."""
+        from simap.advise.models import SimilarVenture
+
+        return SimilarVenture(
+            venture_id=self.ids[row],
+            name=self.names[row],
+            similarity=round(similarity, 4),
+            countries=self.countries[row],
+            sectors=self.sectors[row],
+            shared_codes=sorted(self.codes_of(row) & shared_with),
+            nearest_to=nearest_to,
+        )
+
     def find_by_name(self, name: str) -> str | None:
         """The id of the venture named ``name`` (case-insensitive), if the map has one."""
         return self.by_name.get(name.strip().casefold())

@@ -217,21 +217,10 @@ def similar_outside(index: AdviceIndex, rows: list[int], k: int = N_SIMILAR_OUTS
             if vid not in best or sim > best[vid][0]:
                 best[vid] = (sim, member)
     ranked = sorted(best.items(), key=lambda item: (-item[1][0], item[0]))[:k]
-    out = []
-    for vid, (sim, member) in ranked:
-        row = index.row_of[vid]
-        out.append(
-            SimilarVenture(
-                venture_id=vid,
-                name=index.names[row],
-                similarity=round(sim, 4),
-                countries=index.countries[row],
-                sectors=index.sectors[row],
-                shared_codes=sorted(index.codes_of(row) & index.codes_of(index.row_of[member])),
-                nearest_to=member,
-            )
-        )
-    return out
+    return [
+        index.similar(index.row_of[vid], sim, index.codes_of(index.row_of[member]), nearest_to=member)
+        for vid, (sim, member) in ranked
+    ]
 
 
 def portfolio_report(

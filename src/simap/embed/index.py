@@ -198,6 +198,15 @@ class _Base:
             raise NotFound("the index is empty.", hint="add vectors before searching.")
         return as_unit_rows(queries, what="queries", dim=self._dim), min(kk, len(self))
 
+    def search(self, queries: np.ndarray, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        q, kk = self._queries(queries, k)
+        pos, sims = self.search_positions(q, kk)
+        return self._ids[pos], sims
+
+    def search_positions(self, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Row positions and similarities of the ``k`` nearest rows to unit queries ``q``."""
+        raise NotImplementedError
+
     def _write_meta(self, path: Path, params: dict[str, Any]) -> None:
         path.mkdir(parents=True, exist_ok=True)
         np.save(path / "ids.npy", self._ids, allow_pickle=False)
@@ -229,11 +238,6 @@ class ExactIndex(_Base):
         self._ids = new if not len(self) else np.concatenate([self._ids, new])
         self._dim = mat.shape[1]
         return self
-
-    def search(self, queries: np.ndarray, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
-        q, kk = self._queries(queries, k)
-        pos, sims = self.search_positions(q, kk)
-        return self._ids[pos], sims
 
     def search_positions(self, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Row positions and similarities of the ``k`` nearest rows to unit queries ``q``."""
@@ -364,11 +368,6 @@ class UsearchIndex(_Base):
         self._index.add(keys, mat, threads=self.threads)
         self._ids = new if not start else np.concatenate([self._ids, new])
         return self
-
-    def search(self, queries: np.ndarray, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
-        q, kk = self._queries(queries, k)
-        pos, sims = self.search_positions(q, kk)
-        return self._ids[pos], sims
 
     def search_positions(self, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Row positions and cosine similarities; a query the graph answers with fewer than ``k``
