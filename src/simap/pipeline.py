@@ -280,7 +280,7 @@ class Project:
         try:
             if run.batches == 0:
                 codebook_versions.keep_snapshot_of_last_run(self.store)  # before it is overwritten
-            from simap.coding.stage import code_batch
+            from simap.coding.stage import code_batch_for_store
 
             pending: deque[tuple[str, int, int]] = deque()
 
@@ -297,7 +297,7 @@ class Project:
 
                 shipped = copy.copy(machine)
                 shipped.cache = None
-            for suggestions in pool.map(code_batch, shipped, feed()):
+            for suggestions in pool.map(code_batch_for_store, shipped, feed()):
                 last_id, n_ventures, n_segments = pending.popleft()
                 if precision_cut is not None and len(suggestions):
                     from simap.coding.calibration import apply_precision

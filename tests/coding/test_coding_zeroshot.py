@@ -142,3 +142,53 @@ def test_cue_patterns() -> None:
     )
     assert hits[:, 0].tolist() == [1, 1, 0, 1, 0]
     assert cue_pattern([]) is None
+
+
+CUE_TEXTS = [
+    "Crowdsourced reports from CIVIC-TECH volunteers and community health workers (CHWs).",
+    "an open-data portal; civic\ttech and\nhackathons",
+    "İstanbul civic tech: Straße CROWDSOURCING, and ﬁnancial inclusion",  # lowercasing changes length
+    "KELVIN \u212a and long-ſ letters: civic tech",  # IGNORECASE folds these; plain lowercase does not
+    "open\x00data and civic tech",  # the separator the scan uses between texts
+    "",
+    "nothing to see here",
+]
+
+
+@pytest.mark.parametrize("name", ["social-innovation", "sdg", "ntee"])
+def test_cue_set_finds_what_each_pattern_finds(name: str) -> None:
+    """CueSet (one prefix-tree scan of all texts, then the texts with a match) gives the same
+    matches as searching every text with every code's pattern."""
+    from simap.codebook import load
+    from simap.coding.cues import CueSet
+    from simap.coding.units import unit_spans
+
+    book = load(name)
+    cues = CueSet([c.cues for c in book.active_codes] + [[]])  # a code with no cues too
+    texts = CUE_TEXTS + [c.examples[0] for c in book.active_codes if c.examples]
+    naive = {
+        i: found
+        for i, text in enumerate(texts)
+        if any(found := [[m.span() for m in p.finditer(text)] if p else [] for p in cues.patterns])
+    }
+    assert cues.spans(texts) == naive
+    assert cues.hits(texts).tolist() == cue_hits(texts, cues.patterns).tolist()
+    owner = [i for i, t in enumerate(texts) for _ in unit_spans(t)]
+    spans = [s for t in texts for s in unit_spans(t)]
+    want = np.zeros((len(owner), len(cues.patterns)), dtype=np.float32)
+    for u, (i, (a, b)) in enumerate(zip(owner, spans, strict=True)):
+        for j, found in enumerate(naive.get(i, [[]] * len(cues.patterns))):
+            want[u, j] = float(any(a <= s and e <= b for s, e in found))
+    np.testing.assert_array_equal(cues.unit_hits(texts, owner, spans), want)
+    assert want.sum() > 0
+
+
+def test_cue_set_pickles_and_handles_no_cues() -> None:
+    import pickle
+
+    from simap.coding.cues import CueSet
+
+    cues = CueSet([["civic tech*"], []])
+    again = pickle.loads(pickle.dumps(cues))
+    assert again.hits(["Civic technology"]).tolist() == [[1.0, 0.0]]
+    assert CueSet([[], []]).hits(["civic tech"]).tolist() == [[0.0, 0.0]]

@@ -153,7 +153,7 @@ def test_migration_indexes_existing_ventures(tmp_path: Any) -> None:
     assert "documents_fts" not in names and "ventures_fts" not in names
     old.dispose()
     store = open_store(path)
-    assert store.current_revision() == "0003"
+    assert store.current_revision() == "0004"
     assert found(store, "harvest") == ["v3"]
     assert found(store, "mapeo") == ["kenya-maps-2"]
     store.dispose()

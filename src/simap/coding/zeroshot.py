@@ -28,7 +28,7 @@ from scipy import sparse
 
 from simap.batches import SUGGESTION_COLUMNS
 from simap.codebook.schema import Codebook
-from simap.coding.cues import cue_hits, cue_pattern, unit_cue_hits
+from simap.coding.cues import CueSet
 from simap.coding.units import unit_spans
 from simap.embed.base import Embedder
 from simap.embed.cache import EmbeddingCache, embed_cached
@@ -155,7 +155,7 @@ class ZeroShotCoder:
         self._fit_classifiers(self._embed(texts), targets, codes)
         self.codebook_ = codebook
         self.code_ids_ = [c.id for c in codes]
-        self.patterns_ = [cue_pattern(code.cues) for code in codes]
+        self.cues_ = CueSet([code.cues for code in codes])
         return self
 
     def _fit_classifiers(
@@ -206,23 +206,50 @@ class ZeroShotCoder:
             x = self._embed(chunk)
             out[i : i + len(chunk)] = _dense(x @ self.weights_) + self.biases_
         if self.cue_weight:
-            out += self.cue_weight * (cue_hits(texts, self.patterns_) if cues is None else cues)
+            out += self.cue_weight * (self.cues_.hits(texts) if cues is None else cues)
+        return out
+
+    def _span_decision(
+        self, texts: list[str], owner: list[int], spans: list[tuple[int, int]], cues: np.ndarray | None
+    ) -> np.ndarray:
+        """:meth:`decision` for units given as spans of ``texts``, through the embedder's
+        ``embed_spans`` (each text tokenized once; the same vectors as embedding the unit texts).
+
+        The disk cache is not read: for a static model, this is faster than looking vectors up.
+        """
+        out = np.empty((len(owner), len(self.code_ids_)), dtype=np.float32)
+        own = np.asarray(owner, dtype=np.int64)
+        step = 4096  # texts per call: units of consecutive texts are consecutive
+        cuts = np.searchsorted(own, np.arange(0, len(texts) + step, step))
+        for c in range(len(cuts) - 1):
+            u0, u1 = int(cuts[c]), int(cuts[c + 1])
+            if u0 == u1:
+                continue
+            t0 = c * step
+            embed_spans = self.embedder.embed_spans  # type: ignore[attr-defined]
+            x = embed_spans(texts[t0 : t0 + step], (own[u0:u1] - t0).tolist(), spans[u0:u1])
+            out[u0:u1] = _dense(x @ self.weights_) + self.biases_
+        if self.cue_weight and cues is not None:
+            out += self.cue_weight * cues
         return out
 
     def score_segments(self, segments: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per sentence and code: decision value, and the (start, end) of the best unit (phrase)."""
         self._check_fitted()
         sent_texts = segments["text"].astype(str).tolist()
-        unit_texts: list[str] = []
         unit_owner: list[int] = []
         unit_span: list[tuple[int, int]] = []
         for i, text in enumerate(sent_texts):
-            for a, b in unit_spans(text, self.units):
-                unit_texts.append(text[a:b])
-                unit_owner.append(i)
-                unit_span.append((a, b))
-        cues = unit_cue_hits(sent_texts, unit_owner, unit_span, self.patterns_) if self.cue_weight else None
-        z_units = self.decision(unit_texts, cues)
+            found = unit_spans(text, self.units)
+            unit_owner.extend([i] * len(found))
+            unit_span.extend(found)
+        cues = self.cues_.unit_hits(sent_texts, unit_owner, unit_span) if self.cue_weight else None
+        if callable(getattr(self.embedder, "embed_spans", None)):
+            z_units = self._span_decision(sent_texts, unit_owner, unit_span, cues)
+        else:
+            z_units = self.decision(
+                [sent_texts[i][a:b] for i, (a, b) in zip(unit_owner, unit_span, strict=True)], cues
+            )
         owner = np.asarray(unit_owner)
         starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]]) if len(owner) else np.array([], int)
         z_sent = np.maximum.reduceat(z_units, starts, axis=0) if len(owner) else z_units
@@ -259,42 +286,50 @@ def aggregate(
     clause or window inside it that scored best.
     """
     seg = segments.reset_index(drop=True)
-    vids = seg["venture_id"].to_numpy()
-    order = np.argsort(vids, kind="stable")
-    vids_sorted = vids[order]
-    bounds = np.flatnonzero(np.r_[True, vids_sorted[1:] != vids_sorted[:-1], True])
-    fields = seg["field"].to_numpy()
-    starts = seg["start"].to_numpy()
-    ends = seg["end"].to_numpy()
-    texts = seg["text"].to_numpy()
+    n = len(seg)
+    uniq, group = np.unique(seg["venture_id"].to_numpy(), return_inverse=True)
+    group = group.reshape(-1)
+    pos = np.arange(n)
+    # near-ties (float noise of a different batch shape in BLAS) keep document order, so the
+    # evidence is the same whatever batch or worker coded the venture
+    rounded = np.round(raw, 5)
+    n_groups, n_codes = len(uniq), len(code_ids)
+    top = np.full((n_groups, n_codes, evidence_k), -1, dtype=np.int64)
+    for j in range(n_codes):
+        order = np.lexsort((pos, -rounded[:, j], group))  # by venture, best first, then position
+        g = group[order]
+        first = np.searchsorted(g, np.arange(n_groups))  # where each venture's block starts
+        rank = pos - first[g]
+        keep = rank < evidence_k
+        top[g[keep], j, rank[keep]] = order[keep]
+    fields = seg["field"].astype(str).tolist()
+    starts = seg["start"].astype(np.int64).tolist()
+    ends = seg["end"].astype(np.int64).tolist()
+    texts = seg["text"].astype(str).tolist()
+    scores = score.tolist()
+    raws = raw.tolist()
+    with_phrase = phrase_start is not None and phrase_end is not None
+    p_start = phrase_start.tolist() if with_phrase else None  # type: ignore[union-attr]
+    p_end = phrase_end.tolist() if with_phrase else None  # type: ignore[union-attr]
     rows: list[tuple[Any, ...]] = []
-    for b in range(len(bounds) - 1):
-        idx = order[bounds[b] : bounds[b + 1]]
-        vid = vids_sorted[bounds[b]]
-        r = raw[idx]
+    tops = top.tolist()
+    for gi, vid in enumerate(uniq.tolist()):
         for j, code_id in enumerate(code_ids):
-            # near-ties (float noise of a different batch shape in BLAS) keep document order, so
-            # the evidence is the same whatever batch or worker coded the venture
-            col = np.round(r[:, j], 5)
-            top = idx[np.argsort(-col, kind="stable")[:evidence_k]]
+            picks = [t for t in tops[gi][j] if t >= 0]
             evidence = []
-            for t in top:
+            for t in picks:
                 item: dict[str, Any] = {
-                    "field": str(fields[t]),
-                    "start": int(starts[t]),
-                    "end": int(ends[t]),
-                    "text": str(texts[t]),
-                    "score": round(float(score[t, j]), 4),
+                    "field": fields[t],
+                    "start": starts[t],
+                    "end": ends[t],
+                    "text": texts[t],
+                    "score": round(scores[t][j], 4),
                 }
-                if phrase_start is not None and phrase_end is not None:
-                    a, e = int(phrase_start[t, j]), int(phrase_end[t, j])
+                if p_start is not None and p_end is not None:
+                    a, e = p_start[t][j], p_end[t][j]
                     if (a, e) != (0, len(texts[t])):
-                        item["phrase"] = {
-                            "start": int(starts[t]) + a,
-                            "end": int(starts[t]) + e,
-                            "text": str(texts[t])[a:e],
-                        }
+                        item["phrase"] = {"start": starts[t] + a, "end": starts[t] + e, "text": texts[t][a:e]}
                 evidence.append(item)
-            best = top[0]
-            rows.append((vid, code_id, float(score[best, j]), float(raw[best, j]), evidence))
+            best = picks[0]
+            rows.append((vid, code_id, scores[best][j], raws[best][j], evidence))
     return pd.DataFrame(rows, columns=SUGGESTION_COLUMNS)

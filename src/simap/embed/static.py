@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Sequence
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,7 @@ class StaticEmbedder:
         self._target, self._local = _resolve(self.model)
         self._key: str | None = None
         self._m2v: Any = None
+        self._table: np.ndarray | None = None
 
     # -- contract -------------------------------------------------------------------------------
 
@@ -108,6 +110,116 @@ class StaticEmbedder:
         return l2_normalize(vecs) if self.normalize else np.ascontiguousarray(vecs)
 
     # -- extras ---------------------------------------------------------------------------------
+
+    def embed_spans(
+        self, texts: Sequence[str], owner: Sequence[int], spans: Sequence[tuple[int, int]]
+    ) -> np.ndarray:
+        """Vectors of sub-spans of ``texts``: row ``u`` is ``embed([texts[owner[u]][a:b]])`` for
+        ``(a, b) = spans[u]``, with each text tokenized once instead of once per span.
+
+        A static model's vector is the mean of its tokens' vectors, and the tokenizer splits words
+        at whitespace and punctuation, so a span that starts and ends on such a boundary (the
+        clauses and word windows of :mod:`simap.coding.units`) holds exactly the text's tokens
+        whose offsets fall inside it. The arithmetic is model2vec's (a float32 sum in token
+        order, the mean and its normalisation rounded to the model's dtype), so the rows equal
+        :meth:`embed`'s bit for bit (tested). Spans of a text the tokenizer truncated, or not on
+        token boundaries, are embedded as their own text.
+        """
+        items = check_texts(texts, backend=self.name)
+        m2v = self._load()
+        dim = int(m2v.dim)
+        out = np.zeros((len(owner), dim), dtype=np.float32)
+        if len(owner) == 0:
+            return out
+        own = np.asarray(owner, dtype=np.int64)
+        sp = np.asarray(spans, dtype=np.int64).reshape(-1, 2)
+        order = np.argsort(own, kind="stable")  # units grouped by text, in chunks of texts
+        step = 1024
+        bounds = np.searchsorted(own[order], np.arange(0, len(items) + step, step))
+        fallback: list[np.ndarray] = []
+        for c in range(len(bounds) - 1):
+            units = order[bounds[c] : bounds[c + 1]]
+            if len(units):
+                first = c * step
+                ok = self._span_vectors(
+                    items[first : first + step], own[units] - first, sp[units], units, out
+                )
+                fallback.append(units[~ok])
+        if self.normalize:
+            out = l2_normalize(out)
+        redo = np.concatenate(fallback) if fallback else np.zeros(0, np.int64)
+        if len(redo):
+            out[redo] = self.embed([items[own[u]][sp[u, 0] : sp[u, 1]] for u in redo])
+        return out
+
+    def _span_vectors(
+        self, chunk: Sequence[str], local: np.ndarray, sp: np.ndarray, units: np.ndarray, out: np.ndarray
+    ) -> np.ndarray:
+        """Fill ``out[units]`` for spans ``sp`` of texts ``chunk[local]``; False where a span must
+        be embedded on its own (truncated text, or an edge inside a token)."""
+        m2v = self._m2v
+        encodings = m2v.tokenizer.encode_batch(list(chunk), add_special_tokens=False)  # _fast has no offsets
+        lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
+        ids = np.fromiter(
+            chain.from_iterable(e.ids for e in encodings), dtype=np.int64, count=int(lengths.sum())
+        )
+        offsets = np.fromiter(
+            chain.from_iterable(chain.from_iterable(e.offsets for e in encodings)),
+            dtype=np.int64,
+            count=2 * int(lengths.sum()),
+        ).reshape(-1, 2)
+        text_of = np.repeat(np.arange(len(chunk)), lengths)
+        whole = np.ones(len(chunk), dtype=bool)  # the tokenizer saw the whole text
+        if self.max_length is not None:
+            chars = np.fromiter((len(t) for t in chunk), dtype=np.int64, count=len(chunk))
+            whole = (lengths < self.max_length) & (chars <= self.max_length * m2v.median_token_length)
+        if m2v.unk_token_id is not None:  # model2vec drops unknown tokens
+            keep = ids != m2v.unk_token_id
+            ids, offsets, text_of = ids[keep], offsets[keep], text_of[keep]
+        base = np.searchsorted(text_of, np.arange(len(chunk) + 1))
+        # tokens of a span: those of its text lying inside [a, b), found on text-major keys
+        big = np.int64(1) << 32
+        lo = np.searchsorted(text_of * big + offsets[:, 0], local * big + sp[:, 0], side="left")
+        hi = np.maximum(
+            lo, np.searchsorted(text_of * big + offsets[:, 1], local * big + sp[:, 1], side="right")
+        )
+        n_tok = len(ids)
+        ends = np.r_[offsets[:, 1], 0]
+        begins = np.r_[offsets[:, 0], 0]
+        cut_left = (lo > base[local]) & (ends[np.maximum(lo - 1, 0)] > sp[:, 0])
+        cut_right = (hi < base[local + 1]) & (begins[np.minimum(hi, n_tok)] < sp[:, 1])
+        ok = whole[local] & ~cut_left & ~cut_right
+        counts = hi - lo
+        filled = ok & (counts > 0)
+        if filled.any():
+            # the sum of each span's token vectors, in token order as model2vec adds them: a
+            # sparse (span x vocabulary) matrix of token counts times the float32 token table
+            from scipy import sparse
+
+            lo_f, n_f = lo[filled], counts[filled]
+            indptr = np.r_[0, np.cumsum(n_f)]
+            tokens = ids[np.arange(indptr[-1]) + np.repeat(lo_f - indptr[:-1], n_f)]
+            table = self._table32()
+            picks = sparse.csr_matrix(
+                (np.ones(len(tokens), dtype=np.float32), tokens, indptr), shape=(len(n_f), table.shape[0])
+            )
+            sums = np.asarray(picks @ table, dtype=np.float32)
+            dtype = m2v.embedding.dtype if m2v.embedding.dtype != np.int8 else np.dtype(np.float32)
+            mean = (sums / counts[filled][:, None].astype(np.float32)).astype(dtype)
+            if self.normalize:
+                m32 = mean.astype(np.float32)
+                mean = (m32 / (np.linalg.norm(m32, axis=1, keepdims=True) + 1e-32)).astype(dtype)
+            out[units[filled]] = mean
+        return ok
+
+    def _table32(self) -> np.ndarray:
+        """The token vectors as float32 (model2vec stores float16; converting is exact)."""
+        table = self._table
+        if table is None:
+            emb = self._load().embedding
+            table = np.ascontiguousarray(emb, dtype=np.float32)
+            self._table = table
+        return table
 
     @property
     def dim(self) -> int:

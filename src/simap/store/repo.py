@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -60,6 +61,66 @@ def _upsert(
     )
     for chunk in _chunks(rows, 5000):
         conn.execute(stmt, list(chunk))
+
+
+def _upsert_columns(
+    conn: Connection | Session,
+    table: Any,
+    columns: dict[str, Sequence[Any]],
+    keys: list[str],
+    update_cols: list[str],
+    *,
+    stored: frozenset[str] = frozenset(),
+) -> None:
+    """:func:`_upsert` of rows given column-wise (equal-length sequences of Python values).
+
+    ``stored``: columns whose values are already in SQLite's stored form (e.g. JSON text).
+
+    On SQLite the values go through each column type's own bind processor, a column at a time,
+    and straight to the driver's executemany: the same stored values as :func:`_upsert`, without
+    SQLAlchemy's per-row parameter handling (a third of the time of storing a coding batch).
+    Other databases take the :func:`_upsert` path.
+    """
+    names = list(columns)
+    n = len(columns[names[0]]) if names else 0
+    if n == 0:
+        return
+    bind = conn.bind if isinstance(conn, Session) else conn
+    dialect = bind.dialect  # type: ignore[union-attr]
+    if dialect.name != "sqlite":
+        if stored:
+            raise InvalidInput(
+                f"columns in stored form ({sorted(stored)}) are for SQLite only; got {dialect.name}."
+            )
+        rows = [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+        _upsert(conn, table, rows, keys, update_cols)
+        return
+    processed = []
+    for name in names:
+        values = columns[name]
+        proc = None if name in stored else table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        if proc is None:
+            processed.append(list(values))
+            continue
+        done: dict[int, Any] = {}  # by identity: a value shared by many rows (a timestamp) is processed once
+        column = []
+        for v in values:
+            key = id(v)
+            if key not in done:
+                done[key] = None if v is None else proc(v)
+            column.append(done[key])
+        processed.append(column)
+    quote = dialect.identifier_preparer.quote
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in names)}) "
+        f"VALUES ({', '.join('?' for _ in names)}) "
+        f"ON CONFLICT ({', '.join(quote(k) for k in keys)}) DO UPDATE SET "
+        + ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in update_cols)
+    )
+    connection = conn.connection() if isinstance(conn, Session) else conn
+    tuples: list[Any] = list(zip(*processed, strict=True))
+    for chunk in _chunks(tuples, 5000):
+        connection.exec_driver_sql(sql, list(chunk))
 
 
 def log_event(
@@ -580,30 +641,47 @@ def save_machine_suggestions(
     the run's record of how far it got commit together (what ``simap code --resume`` reads).
     """
     now = utcnow()
-    rows = [
-        {
-            "venture_id": r["venture_id"],
-            "code_id": r["code_id"],
-            "codebook_version": codebook_version,
-            "source": "machine",
-            "coder": coder,
-            "run_id": run_id,
-            "score": float(r["score"]),
-            "raw": float(r["raw"]),
-            "status": r.get("status") or "suggested",
-            "evidence": r["evidence"],
-            "created_at": _when(r.get("created_at"), now),
-            "updated_at": now,
-        }
-        for r in suggestions.to_dict("records")
-    ]
+    n = len(suggestions)
+    status = (
+        [v or "suggested" for v in suggestions["status"].tolist()]
+        if "status" in suggestions
+        else ["suggested"] * n
+    )
+    created = (
+        [_when(v, now) for v in suggestions["created_at"].tolist()]
+        if "created_at" in suggestions
+        else [now] * n
+    )
+    columns: dict[str, Sequence[Any]] = {
+        "venture_id": suggestions["venture_id"].tolist(),
+        "code_id": suggestions["code_id"].tolist(),
+        "codebook_version": [codebook_version] * n,
+        "source": ["machine"] * n,
+        "coder": [coder] * n,
+        "run_id": [run_id] * n,
+        "score": suggestions["score"].astype(float).tolist(),
+        "raw": suggestions["raw"].astype(float).tolist(),
+        "status": status,
+        "created_at": created,
+        "updated_at": [now] * n,
+    }
+    stored: frozenset[str] = frozenset()
+    if "evidence_json" in suggestions:  # serialised by the coding stage (json.dumps, as the JSON type does)
+        texts = suggestions["evidence_json"].tolist()
+        if store.engine.dialect.name == "sqlite":
+            columns["evidence"], stored = texts, frozenset({"evidence"})
+        else:
+            columns["evidence"] = [json.loads(t) for t in texts]
+    else:
+        columns["evidence"] = suggestions["evidence"].tolist()
     with store.session() as session, session.begin():
-        _upsert(
+        _upsert_columns(
             session,
             Assignment.__table__,
-            rows,
+            columns,
             ["venture_id", "code_id", "coder"],
             ["codebook_version", "run_id", "score", "raw", "status", "evidence", "updated_at"],
+            stored=stored,
         )
         log_event(
             session,
@@ -612,11 +690,11 @@ def save_machine_suggestions(
             entity="run",
             entity_id=str(run_id),
             run_id=run_id,
-            after={"suggestions": len(rows), "codebook_version": codebook_version},
+            after={"suggestions": n, "codebook_version": codebook_version},
         )
         if run_stats is not None:
             session.execute(update(Run).where(Run.id == run_id).values(stats=run_stats))
-    return len(rows)
+    return n
 
 
 def record_decision(

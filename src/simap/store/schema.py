@@ -101,7 +101,8 @@ class Assignment(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    venture_id: Mapped[str] = mapped_column(ForeignKey("ventures.id", ondelete="CASCADE"), index=True)
+    # no index of its own: uq_assignment starts with venture_id (migration 0004)
+    venture_id: Mapped[str] = mapped_column(ForeignKey("ventures.id", ondelete="CASCADE"))
     code_id: Mapped[str] = mapped_column(String(64))
     codebook_version: Mapped[str] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(String(20))  # machine | human
