@@ -82,7 +82,9 @@ def test_suggestions_store_the_same_whichever_way_they_are_written(database: str
         frame["evidence"] = [evidence] * len(frame)
         as_json = frame.drop(columns=["evidence"]).assign(evidence_json=[json.dumps(evidence)] * len(frame))
         for coder, batch in (("dicts", frame), ("json", as_json)):
-            n = repo.save_machine_suggestions(proj.store, batch, coder=coder, codebook_version=version, run_id=run)
+            n = repo.save_machine_suggestions(
+                proj.store, batch, coder=coder, codebook_version=version, run_id=run
+            )
             assert n == 3
         again = frame.assign(score=[0.2, 0.6, 0.95])  # an upsert replaces the machine's rows
         repo.save_machine_suggestions(proj.store, again, coder="json", codebook_version=version, run_id=run)

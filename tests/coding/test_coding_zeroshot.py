@@ -192,3 +192,35 @@ def test_cue_set_pickles_and_handles_no_cues() -> None:
     again = pickle.loads(pickle.dumps(cues))
     assert again.hits(["Civic technology"]).tolist() == [[1.0, 0.0]]
     assert CueSet([[], []]).hits(["civic tech"]).tolist() == [[0.0, 0.0]]
+
+
+def test_evidence_as_json_is_json_dumps_of_the_evidence(tiny_codebook, fake_embedder) -> None:
+    """The store's path (evidence serialised from pieces on the worker) writes exactly the text
+    that json.dumps gives for the evidence dicts: escapes, non-ASCII, phrases, float repr."""
+    from simap.coding.stage import code_batch_for_store
+
+    docs = pd.concat(
+        [
+            DOCS,
+            pd.DataFrame(
+                [
+                    {
+                        "venture_id": "d",
+                        "field": "summary",
+                        "text": 'Café "quotes" \\ back\tslash — survey data, by volunteers, with phones.',
+                    }
+                ]
+            ),
+        ]
+    )
+    seg = segment_documents(docs)
+    coder = ZeroShotCoder(fake_embedder).fit(tiny_codebook)
+    dicts = coder.predict(seg)
+    text = coder.predict(seg, evidence_json=True)
+    assert text["evidence_json"].tolist() == [json.dumps(e) for e in dicts["evidence"]]
+    pd.testing.assert_frame_equal(dicts.drop(columns="evidence"), text.drop(columns="evidence_json"))
+    assert any("phrase" in e for row in dicts["evidence"] for e in row)
+    stored = code_batch_for_store(coder, CodeBatch(0, ["a", "b", "c", "d"], seg))
+    pd.testing.assert_frame_equal(stored, text)
+    empty = coder.predict(seg.iloc[:0], evidence_json=True)
+    assert list(empty.columns) == list(text.columns) and len(empty) == 0

@@ -16,10 +16,12 @@ from simap.coding.units import unit_spans
 
 model2vec = pytest.importorskip("model2vec", reason="model2vec not installed (pip install 'simap[static]')")
 
-WORDS = (
-    "solar water pumps for small farm farmers in kenya a mobile app that connects rural women "
-    "with buyers and open source software ngos health workers deliver care through community "
-    "which help data the of to is are by cafe naive"
+WORDS = " ".join(
+    [
+        "solar water pumps for small farm farmers in kenya a mobile app that connects rural women",
+        "with buyers and open source software ngos health workers deliver care through community",
+        "which help data the of to is are by cafe naive",
+    ]
 ).split()
 PIECES = ["##s", "##er", "##ing", "##holder", "##ed", "##ly"]
 PUNCT = list(",.;:()-'\"!?–—&/")
@@ -42,7 +44,7 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 TEXTS = [
-    "Solar water pumps for smallholder farmers in Kenya, and a mobile app that connects rural women with buyers.",
+    "Solar water pumps for smallholder farmers in Kenya, and a mobile app that connects rural women.",
     "Open-source software for NGOs; health workers deliver care (through community data) which help farmers.",
     "CAFÉ naïve — women-led   farms\tin Kenya & the buyers / data!",
     "",

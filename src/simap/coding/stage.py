@@ -44,6 +44,9 @@ def code_batch_for_store(coder: Any, batch: CodeBatch) -> pd.DataFrame:
     """:func:`code_batch` with the evidence already as the JSON text the store writes (column
     ``evidence_json`` instead of ``evidence``): serialised on the worker, in parallel, and cheaper
     to send back to the driver than nested dicts."""
+    if batch.documents is None and batch.ventures is None and getattr(coder, "name", None) == "zeroshot":
+        result: pd.DataFrame = coder.predict(batch.segments, evidence_json=True)
+        return result
     out = code_batch(coder, batch)
     out["evidence_json"] = [json.dumps(e) for e in out.pop("evidence").tolist()]
     return out

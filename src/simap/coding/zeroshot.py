@@ -20,6 +20,7 @@ per embedding backend was chosen on the demo corpus that ships with simap
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -262,13 +263,18 @@ class ZeroShotCoder:
         spans = np.asarray(unit_span, dtype=np.int64).reshape(-1, 2)
         return z_sent, spans[best, 0], spans[best, 1]
 
-    def predict(self, segments: pd.DataFrame) -> pd.DataFrame:
+    def predict(self, segments: pd.DataFrame, *, evidence_json: bool = False) -> pd.DataFrame:
+        """SUGGESTIONS for the ventures of ``segments``; ``evidence_json``: the evidence as the
+        JSON text the store writes (column ``evidence_json``), built without the dicts."""
         if len(segments) == 0:
-            return pd.DataFrame(columns=SUGGESTION_COLUMNS)
+            columns = [c for c in SUGGESTION_COLUMNS if c != "evidence"] + ["evidence_json"]
+            return pd.DataFrame(columns=columns if evidence_json else SUGGESTION_COLUMNS)
         seg = segments.reset_index(drop=True)
         z, phrase_start, phrase_end = self.score_segments(seg)
         score = sigmoid(z - self.thresholds())
-        return aggregate(seg, z, score, self.code_ids_, self.evidence_k, phrase_start, phrase_end)
+        return aggregate(
+            seg, z, score, self.code_ids_, self.evidence_k, phrase_start, phrase_end, as_json=evidence_json
+        )
 
 
 def aggregate(
@@ -279,11 +285,14 @@ def aggregate(
     evidence_k: int,
     phrase_start: np.ndarray | None = None,
     phrase_end: np.ndarray | None = None,
+    *,
+    as_json: bool = False,
 ) -> pd.DataFrame:
     """Sentence scores -> one SUGGESTIONS row per venture x code (max over the venture's sentences).
 
     Evidence spans are document offsets of whole sentences; ``phrase`` gives the offsets of the
-    clause or window inside it that scored best.
+    clause or window inside it that scored best. ``as_json``: column ``evidence_json`` holds
+    ``json.dumps(evidence)``, written from pieces serialised once per sentence (tested equal).
     """
     seg = segments.reset_index(drop=True)
     n = len(seg)
@@ -311,6 +320,8 @@ def aggregate(
     with_phrase = phrase_start is not None and phrase_end is not None
     p_start = phrase_start.tolist() if with_phrase else None  # type: ignore[union-attr]
     p_end = phrase_end.tolist() if with_phrase else None  # type: ignore[union-attr]
+    if as_json:
+        return _aggregate_json(uniq.tolist(), top.tolist(), code_ids, seg, scores, raws, p_start, p_end)
     rows: list[tuple[Any, ...]] = []
     tops = top.tolist()
     for gi, vid in enumerate(uniq.tolist()):
@@ -333,3 +344,53 @@ def aggregate(
             best = picks[0]
             rows.append((vid, code_id, scores[best][j], raws[best][j], evidence))
     return pd.DataFrame(rows, columns=SUGGESTION_COLUMNS)
+
+
+def _aggregate_json(
+    vids: list[Any],
+    tops: list[Any],
+    code_ids: list[str],
+    seg: pd.DataFrame,
+    scores: list[list[float]],
+    raws: list[list[float]],
+    p_start: list[list[int]] | None,
+    p_end: list[list[int]] | None,
+) -> pd.DataFrame:
+    """:func:`aggregate`'s rows with ``json.dumps(evidence)`` spelled out: the same separators,
+    key order, float ``repr`` and string escaping, each sentence's fields serialised once."""
+    dumps = json.dumps
+    texts = seg["text"].astype(str).tolist()
+    starts = seg["start"].astype(np.int64).tolist()
+    heads = [
+        f'{{"field": {dumps(f)}, "start": {a}, "end": {e}, "text": {dumps(t)}, "score": '
+        for f, a, e, t in zip(
+            seg["field"].astype(str).tolist(),
+            starts,
+            seg["end"].astype(np.int64).tolist(),
+            texts,
+            strict=True,
+        )
+    ]
+    phrases: dict[tuple[int, int, int], str] = {}
+    rows: list[tuple[Any, ...]] = []
+    for gi, vid in enumerate(vids):
+        for j, code_id in enumerate(code_ids):
+            items = []
+            picks = [t for t in tops[gi][j] if t >= 0]
+            for t in picks:
+                tail = "}"
+                if p_start is not None and p_end is not None:
+                    a, e = p_start[t][j], p_end[t][j]
+                    if (a, e) != (0, len(texts[t])):
+                        key = (t, a, e)
+                        if key not in phrases:
+                            at = starts[t]
+                            phrases[key] = (
+                                f', "phrase": {{"start": {at + a}, "end": {at + e}, '
+                                f'"text": {dumps(texts[t][a:e])}}}}}'
+                            )
+                        tail = phrases[key]
+                items.append(heads[t] + repr(round(scores[t][j], 4)) + tail)
+            best = picks[0]
+            rows.append((vid, code_id, scores[best][j], raws[best][j], "[" + ", ".join(items) + "]"))
+    return pd.DataFrame(rows, columns=[c for c in SUGGESTION_COLUMNS if c != "evidence"] + ["evidence_json"])
