@@ -46,6 +46,7 @@ macro-F1 0.531 (TF-IDF + LR on the same input 0.528 / 0.396); SDG micro-F1 0.534
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -800,9 +801,18 @@ class SupervisedCoder(ZeroShotCoder):
             raise NotFitted("SupervisedCoder must be fitted before predicting.", hint="call .fit(...)")
         return self.thresholds_
 
-    def predict(self, segments: pd.DataFrame, ventures: pd.DataFrame | None = None) -> pd.DataFrame:
+    def predict(
+        self, segments: pd.DataFrame, ventures: pd.DataFrame | None = None, *, evidence_json: bool = False
+    ) -> pd.DataFrame:
         """SUGGESTIONS for ``segments``; ``ventures`` (VENTURE_COLUMNS) adds the venture context
-        (name, sector, country, ``context_fields``) that a venture-level model was trained with."""
+        (name, sector, country, ``context_fields``) that a venture-level model was trained with.
+        ``evidence_json``: the evidence as JSON text (column ``evidence_json``), as the store writes it."""
+        out = self._predict(segments, ventures)
+        if evidence_json:
+            out["evidence_json"] = [json.dumps(e) for e in out.pop("evidence").tolist()]
+        return out
+
+    def _predict(self, segments: pd.DataFrame, ventures: pd.DataFrame | None) -> pd.DataFrame:
         if getattr(self, "blend_", None) is not None and getattr(self, "level_", "") == "sentence":
             return self._predict_blend(segments, ventures)
         if getattr(self, "stack_w_", None) is not None and getattr(self, "level_", "") == "sentence":
