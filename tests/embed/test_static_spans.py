@@ -81,9 +81,14 @@ def test_spans_off_token_boundaries_and_truncated_texts_are_embedded_alone(tiny_
     from simap.embed.static import StaticEmbedder
 
     emb = StaticEmbedder(model=tiny_model, max_length=8)
-    texts = ["smallholder farmers in kenya", "solar water pumps for small farm farmers in kenya with buyers"]
-    owner = [0, 0, 0, 1, 1]
-    spans = [(0, 11), (2, 11), (0, 8), (0, len(texts[1])), (6, 17)]  # mid-word cuts; a truncated text
+    texts = [
+        "smallholder farmers in kenya",
+        "solar water pumps for small farm farmers in kenya with buyers",
+        "zzzsolar farmers",  # an unknown word: one [UNK] token, which model2vec drops
+    ]
+    owner = [0, 0, 0, 1, 1, 2, 2, 2]
+    # mid-word cuts (also inside the unknown word, whose tail is a known word); a truncated text
+    spans = [(0, 11), (2, 11), (0, 8), (0, len(texts[1])), (6, 17), (3, 16), (0, 16), (9, 16)]
     got = emb.embed_spans(texts, owner, spans)
     want = emb.embed([texts[i][a:b] for i, (a, b) in zip(owner, spans, strict=True)])
     np.testing.assert_array_equal(got, want)

@@ -173,9 +173,6 @@ class StaticEmbedder:
         if self.max_length is not None:
             chars = np.fromiter((len(t) for t in chunk), dtype=np.int64, count=len(chunk))
             whole = (lengths < self.max_length) & (chars <= self.max_length * m2v.median_token_length)
-        if m2v.unk_token_id is not None:  # model2vec drops unknown tokens
-            keep = ids != m2v.unk_token_id
-            ids, offsets, text_of = ids[keep], offsets[keep], text_of[keep]
         base = np.searchsorted(text_of, np.arange(len(chunk) + 1))
         # tokens of a span: those of its text lying inside [a, b), found on text-major keys
         big = np.int64(1) << 32
@@ -189,16 +186,24 @@ class StaticEmbedder:
         cut_left = (lo > base[local]) & (ends[np.maximum(lo - 1, 0)] > sp[:, 0])
         cut_right = (hi < base[local + 1]) & (begins[np.minimum(hi, n_tok)] < sp[:, 1])
         ok = whole[local] & ~cut_left & ~cut_right
-        counts = hi - lo
+        # model2vec drops unknown tokens before the mean (after the boundary checks above, which
+        # see every token)
+        keep = np.ones(n_tok, dtype=bool) if m2v.unk_token_id is None else ids != m2v.unk_token_id
+        kept_before = np.r_[0, np.cumsum(keep)]
+        counts = kept_before[hi] - kept_before[lo]
         filled = ok & (counts > 0)
         if filled.any():
             # the sum of each span's token vectors, in token order as model2vec adds them: a
             # sparse (span x vocabulary) matrix of token counts times the float32 token table
             from scipy import sparse
 
-            lo_f, n_f = lo[filled], counts[filled]
+            lo_f, width = lo[filled], (hi - lo)[filled]
+            starts = np.r_[0, np.cumsum(width)]
+            positions = np.arange(starts[-1]) + np.repeat(lo_f - starts[:-1], width)
+            positions = positions[keep[positions]]
+            n_f = counts[filled]
             indptr = np.r_[0, np.cumsum(n_f)]
-            tokens = ids[np.arange(indptr[-1]) + np.repeat(lo_f - indptr[:-1], n_f)]
+            tokens = ids[positions]
             table = self._table32()
             picks = sparse.csr_matrix(
                 (np.ones(len(tokens), dtype=np.float32), tokens, indptr), shape=(len(n_f), table.shape[0])
