@@ -247,11 +247,17 @@ class DaskExecutor:
         try:
 
             def submit(batch: Any) -> Any:
-                return self.client.submit(_run_shipped, fn, shipped, batch, pure=False)
+                # the batch goes to a worker as data, not inside the task: the scheduler (in this
+                # process for a LocalCluster) would otherwise keep every task's input (measured:
+                # the driver grew by the size of each batch, to 1.2 GB at 1M ventures)
+                data = self.client.scatter(batch, hash=False)
+                return data, self.client.submit(_run_shipped, fn, shipped, data, pure=False)
 
-            def result(future: Any) -> Any:
+            def result(pair: Any) -> Any:
+                data, future = pair
                 out = future.result()
                 future.release()
+                data.release()
                 return out
 
             yield from _ordered(submit, result, batches, WINDOW_PER_WORKER * self.workers)
