@@ -89,11 +89,13 @@ class CueSet:
             return {}
         candidates: set[int] = set()
         ascii_idx: list[int] = []
+        other: set[int] = set()  # searched with the original (case-insensitive) patterns
         for i, text in enumerate(texts):
             if text.isascii() and SEPARATOR not in text:
                 ascii_idx.append(i)
             else:
-                candidates.add(i)  # searched with the original patterns
+                other.add(i)
+        candidates.update(other)
         lowered = [texts[i].lower() for i in ascii_idx]
         starts = np.cumsum([0] + [len(t) + 1 for t in lowered])
         found_at = [m.start() for m in self._any.finditer(SEPARATOR.join(lowered))]
@@ -102,8 +104,7 @@ class CueSet:
             candidates.update(ascii_idx[k] for k in set(owners.tolist()))
         out: dict[int, list[list[tuple[int, int]]]] = {}
         for i in sorted(candidates):
-            ascii_text = texts[i].isascii() and SEPARATOR not in texts[i]
-            text, use = (texts[i].lower(), self._cased) if ascii_text else (texts[i], self.patterns)
+            text, use = (texts[i], self.patterns) if i in other else (texts[i].lower(), self._cased)
             found = [[m.span() for m in p.finditer(text)] if p is not None else [] for p in use]
             if any(found):
                 out[i] = found
@@ -133,16 +134,3 @@ class CueSet:
                 if any(a <= ms and me <= b for ms, me in found):
                     out[u, j] = 1.0
         return out
-
-
-def cue_hits(texts: Sequence[str], patterns: Sequence[re.Pattern[str] | None]) -> np.ndarray:
-    """A (len(texts), len(patterns)) 0/1 matrix: does text i contain a cue of code j."""
-    out = np.zeros((len(texts), len(patterns)), dtype=np.float32)
-    for j, pat in enumerate(patterns):
-        if pat is None:
-            continue
-        search = pat.search
-        for i, text in enumerate(texts):
-            if search(text):
-                out[i, j] = 1.0
-    return out

@@ -31,22 +31,24 @@ def needs(coder: Any) -> tuple[bool, bool]:
     return bool(getattr(coder, "needs_documents", False)), bool(getattr(coder, "needs_ventures", False))
 
 
-def code_batch(coder: Any, batch: CodeBatch) -> pd.DataFrame:
-    """SUGGESTIONS of ``coder`` for one batch (a pure function of the coder and the batch)."""
+def code_batch(coder: Any, batch: CodeBatch, **options: Any) -> pd.DataFrame:
+    """SUGGESTIONS of ``coder`` for one batch (a pure function of the coder and the batch);
+    ``options`` go to ``coder.predict``."""
     if batch.documents is not None:
-        return coder.predict(batch.segments, documents=batch.documents)
+        return coder.predict(batch.segments, documents=batch.documents, **options)
     if batch.ventures is not None:
-        return coder.predict(batch.segments, ventures=batch.ventures)
-    return coder.predict(batch.segments)
+        return coder.predict(batch.segments, ventures=batch.ventures, **options)
+    return coder.predict(batch.segments, **options)
 
 
 def code_batch_for_store(coder: Any, batch: CodeBatch) -> pd.DataFrame:
     """:func:`code_batch` with the evidence already as the JSON text the store writes (column
     ``evidence_json`` instead of ``evidence``): serialised on the worker, in parallel, and cheaper
     to send back to the driver than nested dicts."""
-    if batch.documents is None and batch.ventures is None and getattr(coder, "name", None) == "zeroshot":
-        result: pd.DataFrame = coder.predict(batch.segments, evidence_json=True)
-        return result
+    from simap.coding.zeroshot import ZeroShotCoder
+
+    if isinstance(coder, ZeroShotCoder):  # its predict (and the supervised coder's) writes the text
+        return code_batch(coder, batch, evidence_json=True)
     out = code_batch(coder, batch)
     out["evidence_json"] = [json.dumps(e) for e in out.pop("evidence").tolist()]
     return out

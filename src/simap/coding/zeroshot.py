@@ -44,6 +44,8 @@ BACKEND_DEFAULTS: dict[str, dict[str, float]] = {
     "tfidf": {"C": 1.0, "threshold": 0.0},
 }
 FALLBACK_DEFAULTS = {"C": 0.3, "threshold": 1.0}
+STORED_COLUMNS = [c for c in SUGGESTION_COLUMNS if c != "evidence"] + ["evidence_json"]
+"""SUGGESTIONS with the evidence as the JSON text the store writes (``predict(evidence_json=True)``)."""
 
 
 def codebook_training_set(codes: list[Any]) -> tuple[list[str], np.ndarray]:
@@ -267,8 +269,7 @@ class ZeroShotCoder:
         """SUGGESTIONS for the ventures of ``segments``; ``evidence_json``: the evidence as the
         JSON text the store writes (column ``evidence_json``), built without the dicts."""
         if len(segments) == 0:
-            columns = [c for c in SUGGESTION_COLUMNS if c != "evidence"] + ["evidence_json"]
-            return pd.DataFrame(columns=columns if evidence_json else SUGGESTION_COLUMNS)
+            return pd.DataFrame(columns=STORED_COLUMNS if evidence_json else SUGGESTION_COLUMNS)
         seg = segments.reset_index(drop=True)
         z, phrase_start, phrase_end = self.score_segments(seg)
         score = sigmoid(z - self.thresholds())
@@ -317,18 +318,40 @@ def aggregate(
     texts = seg["text"].astype(str).tolist()
     scores = score.tolist()
     raws = raw.tolist()
-    with_phrase = phrase_start is not None and phrase_end is not None
-    p_start = phrase_start.tolist() if with_phrase else None  # type: ignore[union-attr]
-    p_end = phrase_end.tolist() if with_phrase else None  # type: ignore[union-attr]
-    if as_json:
-        return _aggregate_json(uniq.tolist(), top.tolist(), code_ids, seg, scores, raws, p_start, p_end)
-    rows: list[tuple[Any, ...]] = []
+    p_start = None if phrase_start is None or phrase_end is None else phrase_start.tolist()
+    p_end = None if p_start is None else phrase_end.tolist()  # type: ignore[union-attr]
     tops = top.tolist()
+    rows: list[tuple[Any, ...]] = []
+    if as_json:
+        # json.dumps(evidence) spelled out (same separators, key order, float repr and string
+        # escaping), each sentence's fields serialised once
+        dumps = json.dumps
+        heads = [
+            f'{{"field": {dumps(f)}, "start": {a}, "end": {e}, "text": {dumps(t)}, "score": '
+            for f, a, e, t in zip(fields, starts, ends, texts, strict=True)
+        ]
+        tails: dict[tuple[int, int, int], str] = {}
     for gi, vid in enumerate(uniq.tolist()):
         for j, code_id in enumerate(code_ids):
             picks = [t for t in tops[gi][j] if t >= 0]
-            evidence = []
+            evidence: list[Any] = []
             for t in picks:
+                phrase = None
+                if p_start is not None and p_end is not None:
+                    a, e = p_start[t][j], p_end[t][j]
+                    if (a, e) != (0, len(texts[t])):
+                        phrase = (a, e)
+                if as_json:
+                    tail = "}"
+                    if phrase is not None:
+                        key = (t, *phrase)
+                        if key not in tails:
+                            a, e = starts[t] + phrase[0], starts[t] + phrase[1]
+                            text = dumps(texts[t][phrase[0] : phrase[1]])
+                            tails[key] = f', "phrase": {{"start": {a}, "end": {e}, "text": {text}}}}}'
+                        tail = tails[key]
+                    evidence.append(heads[t] + repr(round(scores[t][j], 4)) + tail)
+                    continue
                 item: dict[str, Any] = {
                     "field": fields[t],
                     "start": starts[t],
@@ -336,61 +359,11 @@ def aggregate(
                     "text": texts[t],
                     "score": round(scores[t][j], 4),
                 }
-                if p_start is not None and p_end is not None:
-                    a, e = p_start[t][j], p_end[t][j]
-                    if (a, e) != (0, len(texts[t])):
-                        item["phrase"] = {"start": starts[t] + a, "end": starts[t] + e, "text": texts[t][a:e]}
+                if phrase is not None:
+                    a, e = phrase
+                    item["phrase"] = {"start": starts[t] + a, "end": starts[t] + e, "text": texts[t][a:e]}
                 evidence.append(item)
             best = picks[0]
-            rows.append((vid, code_id, scores[best][j], raws[best][j], evidence))
-    return pd.DataFrame(rows, columns=SUGGESTION_COLUMNS)
-
-
-def _aggregate_json(
-    vids: list[Any],
-    tops: list[Any],
-    code_ids: list[str],
-    seg: pd.DataFrame,
-    scores: list[list[float]],
-    raws: list[list[float]],
-    p_start: list[list[int]] | None,
-    p_end: list[list[int]] | None,
-) -> pd.DataFrame:
-    """:func:`aggregate`'s rows with ``json.dumps(evidence)`` spelled out: the same separators,
-    key order, float ``repr`` and string escaping, each sentence's fields serialised once."""
-    dumps = json.dumps
-    texts = seg["text"].astype(str).tolist()
-    starts = seg["start"].astype(np.int64).tolist()
-    heads = [
-        f'{{"field": {dumps(f)}, "start": {a}, "end": {e}, "text": {dumps(t)}, "score": '
-        for f, a, e, t in zip(
-            seg["field"].astype(str).tolist(),
-            starts,
-            seg["end"].astype(np.int64).tolist(),
-            texts,
-            strict=True,
-        )
-    ]
-    phrases: dict[tuple[int, int, int], str] = {}
-    rows: list[tuple[Any, ...]] = []
-    for gi, vid in enumerate(vids):
-        for j, code_id in enumerate(code_ids):
-            items = []
-            picks = [t for t in tops[gi][j] if t >= 0]
-            for t in picks:
-                tail = "}"
-                if p_start is not None and p_end is not None:
-                    a, e = p_start[t][j], p_end[t][j]
-                    if (a, e) != (0, len(texts[t])):
-                        key = (t, a, e)
-                        if key not in phrases:
-                            at = starts[t]
-                            phrases[key] = (
-                                f', "phrase": {{"start": {at + a}, "end": {at + e}, '
-                                f'"text": {dumps(texts[t][a:e])}}}}}'
-                            )
-                        tail = phrases[key]
-                items.append(heads[t] + repr(round(scores[t][j], 4)) + tail)
-            best = picks[0]
-            rows.append((vid, code_id, scores[best][j], raws[best][j], "[" + ", ".join(items) + "]"))
-    return pd.DataFrame(rows, columns=[c for c in SUGGESTION_COLUMNS if c != "evidence"] + ["evidence_json"])
+            stored = "[" + ", ".join(evidence) + "]" if as_json else evidence
+            rows.append((vid, code_id, scores[best][j], raws[best][j], stored))
+    return pd.DataFrame(rows, columns=STORED_COLUMNS if as_json else SUGGESTION_COLUMNS)
