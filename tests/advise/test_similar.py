@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
+import pytest
 
 from simap.advise import Advisor
 from simap.advise.landscape import AdviceIndex
@@ -120,3 +123,130 @@ def test_portfolio_of_a_project_lists_similar_ventures(advice_project) -> None:
     report = portfolio(advice_project, ["v1"], min_score=0.99)
     assert report.similar_outside and report.similar_outside[0].venture_id == "v10"
     assert portfolio(advice_project, ["v1"], min_score=0.99, similar=False).similar_outside == []
+
+
+# -- the saved venture index ------------------------------------------------------------------
+class CountBuilds:
+    """``build_index`` that counts its calls (``backend`` fixed when given)."""
+
+    def __init__(self, backend: str = "auto") -> None:
+        self.calls = 0
+        self.backend = backend
+
+    def __call__(self, vectors, ids, **params):  # type: ignore[no-untyped-def]
+        from simap.embed.index import build_index
+
+        self.calls += 1
+        return build_index(vectors, ids, backend=self.backend, **params)
+
+
+def text_of(project, embedder=None) -> AdviceIndex:  # type: ignore[no-untyped-def]
+    """A fresh AdviceIndex of ``project`` with its text index, as a new process builds it."""
+    index = AdviceIndex.from_project(project, min_score=0.99)
+    return index.with_text(project, embedder or FakeEmbedder())
+
+
+def saved_copies(project) -> list[str]:  # type: ignore[no-untyped-def]
+    from simap.advise.similar import saved_folder
+
+    folder = saved_folder(project.store)
+    assert folder is not None and folder.parent.name == "advice.db.simap-cache"
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def test_a_second_advice_index_loads_the_saved_venture_index(advice_project, monkeypatch) -> None:
+    builds = CountBuilds()
+    monkeypatch.setattr("simap.advise.similar.build_index", builds)
+    first = text_of(advice_project).text
+    second = text_of(advice_project).text
+    assert builds.calls == 1 and first is not None and second is not None
+    assert len(saved_copies(advice_project)) == 1
+    assert second.ids == first.ids
+    np.testing.assert_array_equal(second.vectors, first.vectors)
+    assert second.nearest(first.vectors[0], 3) == first.nearest(first.vectors[0], 3)
+    assert second.embedder_key == "fake:dim=64"
+
+
+def test_a_changed_venture_or_model_builds_the_venture_index_again(
+    advice_project, monkeypatch, tmp_path
+) -> None:
+    builds = CountBuilds()
+    monkeypatch.setattr("simap.advise.similar.build_index", builds)
+    before = text_of(advice_project).text
+    [old_copy] = saved_copies(advice_project)
+    changed = tmp_path / "changed.jsonl"
+    changed.write_text(
+        json.dumps({"id": "v3", "name": "WaterLog", "text": "Solar pumps bring water to villages."}) + "\n"
+    )
+    advice_project.import_path(changed)
+    after = text_of(advice_project).text
+    assert builds.calls == 2 and before is not None and after is not None
+    assert not np.array_equal(after.vector_of("v3"), before.vector_of("v3"))
+    np.testing.assert_array_equal(after.vector_of("v1"), before.vector_of("v1"))
+    [new_copy] = saved_copies(advice_project)  # the copy of the old texts is gone
+    assert new_copy != old_copy
+    text_of(advice_project)
+    assert builds.calls == 2
+    other = text_of(advice_project, FakeEmbedder(dim=32)).text  # another model: another key
+    assert builds.calls == 3 and other is not None and other.vectors.shape[1] == 32
+    assert text_of(advice_project, FakeEmbedder(dim=32)).text is not None and builds.calls == 3
+
+
+@pytest.mark.parametrize(
+    ("backend", "damage"),
+    [
+        ("exact", "truncate vectors.npy"),
+        ("exact", "flip a byte of index/vectors.npy"),
+        ("exact", "remove manifest.json"),
+        ("exact", "remove ids.npy"),
+        ("usearch", "truncate index/graph.usearch"),
+        ("usearch", "flip a byte of index/graph.usearch"),
+    ],
+)
+def test_a_damaged_saved_venture_index_is_built_again(advice_project, monkeypatch, backend, damage) -> None:
+    if backend == "usearch":
+        pytest.importorskip("usearch")
+    builds = CountBuilds(backend)
+    monkeypatch.setattr("simap.advise.similar.build_index", builds)
+    first = text_of(advice_project).text
+    assert first is not None and first.index.name == backend
+    from simap.advise.similar import saved_folder
+
+    [name] = saved_copies(advice_project)
+    folder = saved_folder(advice_project.store) / name  # type: ignore[operator]
+    action, target = damage.split(" ", 1)
+    path = folder / target.split(" of ")[-1]
+    if action == "truncate":
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    elif action == "flip":
+        data = bytearray(path.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        path.write_bytes(bytes(data))
+    else:
+        path.unlink()
+    again = text_of(advice_project).text
+    assert builds.calls == 2 and again is not None and again.index.name == backend
+    assert again.ids == first.ids
+    np.testing.assert_array_equal(again.vectors, first.vectors)
+    assert again.nearest(first.vectors[0], 3) == first.nearest(first.vectors[0], 3)
+    assert saved_copies(advice_project) == [name]  # saved again, whole
+    text_of(advice_project)
+    assert builds.calls == 2
+
+
+def test_a_leftover_temporary_folder_is_ignored_and_in_memory_projects_save_nothing(
+    advice_project, monkeypatch
+) -> None:
+    from simap.advise.similar import saved_folder
+    from simap.store.db import Store
+
+    builds = CountBuilds()
+    monkeypatch.setattr("simap.advise.similar.build_index", builds)
+    folder = saved_folder(advice_project.store)
+    assert folder is not None
+    (folder / ".tmp-crashed").mkdir(parents=True)
+    (folder / ".tmp-crashed" / "vectors.npy").write_bytes(b"half")
+    text_of(advice_project)
+    text_of(advice_project)
+    assert builds.calls == 1
+    assert saved_folder(Store("sqlite://")) is None

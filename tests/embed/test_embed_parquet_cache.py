@@ -12,7 +12,7 @@ import pytest
 from test_embed_cache import Counting as CountingFake
 
 from simap.embed import EmbeddingCache, ParquetEmbeddingCache, embed_cached, text_hash
-from simap.embed.parquet_cache import default_cache_dir, key_slug
+from simap.embed.parquet_cache import default_cache_dir, key_slug, project_cache_dir
 from simap.errors import SimapError
 
 KEY = "fake:dim=8"
@@ -162,6 +162,7 @@ def test_default_directory_next_to_the_project_or_in_simap_home(tmp_path: Path, 
         url = "postgresql://db/simap"
 
     assert default_cache_dir(FileStore()) == tmp_path / "p.db.simap-cache" / "embeddings"
+    assert project_cache_dir(FileStore()) == tmp_path / "p.db.simap-cache"
     monkeypatch.setenv("SIMAP_HOME", str(tmp_path / "home"))
     assert default_cache_dir(ServerStore()).parts[-4:-2] == ("home", "projects")
 

@@ -135,7 +135,8 @@ class AdviceIndex:
     by_name: dict[str, str] = field(default_factory=dict)
     text: TextNeighbours | None = None
     """Venture vectors and their nearest-neighbour index (:mod:`simap.advise.similar`); optional:
-    set by ``with_text`` (the Advisor does, with the project's coder)."""
+    set by ``with_text`` (the Advisor does, with the project's coder), which loads the copy saved
+    in the project's cache folder when the texts and embedder match, else builds and saves it."""
 
     def __post_init__(self) -> None:
         self.code_ids = self.codebook.ids()

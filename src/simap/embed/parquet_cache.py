@@ -43,16 +43,21 @@ _KEY_META = b"simap.model_key"
 _PENDING_MAX = 200_000
 
 
-def default_cache_dir(store: Any) -> Path:
-    """``<project file>.simap-cache/embeddings`` for a SQLite project file, else
-    ``$SIMAP_HOME/projects/<hash of the database URL>/embeddings``."""
+def project_cache_dir(store: Any) -> Path:
+    """The cache folder of a project: ``<project file>.simap-cache`` for a SQLite project file,
+    else ``$SIMAP_HOME/projects/<hash of the database URL>``."""
     path = getattr(store, "path", None)
     if path is not None:
-        return Path(path).with_name(Path(path).name + ".simap-cache") / "embeddings"
+        return Path(path).with_name(Path(path).name + ".simap-cache")
     from simap.embed.models import simap_home
 
     url = str(getattr(store, "url", "") or "default")
-    return simap_home() / "projects" / hashlib.sha1(url.encode()).hexdigest()[:12] / "embeddings"
+    return simap_home() / "projects" / hashlib.sha1(url.encode()).hexdigest()[:12]
+
+
+def default_cache_dir(store: Any) -> Path:
+    """``embeddings`` in the :func:`project_cache_dir`."""
+    return project_cache_dir(store) / "embeddings"
 
 
 def key_slug(model_key: str) -> str:

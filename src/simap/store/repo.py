@@ -475,6 +475,25 @@ def venture_fingerprint(store: Store) -> dict[str, Any]:
     return {"n": int(n), "first": lo, "last": hi}
 
 
+def text_fingerprint(store: Store) -> str:
+    """SHA-1 of the texts of the ventures: every document's (venture id, field, text SHA-1) and
+    the count and highest id of the segments. Changes when a venture's text, and so its
+    sentences, changes (the venture index of the advice keys its saved copy by it); reads the
+    documents' hashes, not the texts."""
+    from sqlalchemy import func
+
+    h = hashlib.sha1()
+    q = select(Document.venture_id, Document.field, Document.text_hash).order_by(
+        Document.venture_id, Document.field, Document.id
+    )
+    with store.engine.connect() as conn:
+        for vid, fld, th in conn.execute(q):
+            h.update(f"{vid}\0{fld}\0{th}\n".encode())
+        n, last = conn.execute(select(func.count(Segment.id), func.max(Segment.id))).one()
+    h.update(f"segments\0{int(n)}\0{last}".encode())
+    return h.hexdigest()
+
+
 def count(store: Store, table: Any) -> int:
     from sqlalchemy import func
 
