@@ -10,7 +10,13 @@ from typer.testing import CliRunner
 
 from simap.cli import app
 from simap.coding.supervised import SupervisedCoder, best_f1_threshold, offset_logistic
-from simap.coding.training import human_labels, learning_curve, learning_curve_svg
+from simap.coding.training import (
+    human_labels,
+    last_train_finetuned,
+    learning_curve,
+    learning_curve_svg,
+    load_trained,
+)
 from simap.coding.zeroshot import ZeroShotCoder
 from simap.demo import GOLD_PATH, VENTURES_PATH
 from simap.errors import InvalidInput, NotFound
@@ -421,3 +427,19 @@ def test_automatic_retraining_keeps_the_training_options(demo: Project, tmp_path
     demo.import_codes(extra, coder="ana", partial=True)
     again = demo.maybe_retrain(every=1, codebook=book, embedder="fake")
     assert again is not None and again.run_id > first.run_id and again.cv["folds"] == 3
+
+
+@pytest.mark.slow
+def test_train_finetune_adds_tuned_heads_and_codes(demo: Project) -> None:
+    """``simap train --finetune``: MiniLM fine-tuned on the demo's gold codes (1 epoch here), the
+    blend with its heads saved and used for coding; provenance names the tuned model."""
+    pytest.importorskip("sentence_transformers")
+    demo.import_codes(Path(str(GOLD_PATH)), coder="gold")
+    result = demo.train(embedder="fake", params={"folds": 3}, finetune=True)
+    coder, _ = load_trained(demo.store, demo.current_codebook())
+    assert coder.tuned_heads_ and "finetuned-" in str(coder.get_params()["tuned_embedder"])
+    assert last_train_finetuned(demo.store, demo.current_codebook())  # retraining fine-tunes again
+    assert 0 < result.finetune_seconds < result.seconds
+    demo.code(coder="supervised")
+    a = demo.assignments(demo.current_codebook())
+    assert a["coder"].str.startswith("supervised:").any() and result.labels > 30

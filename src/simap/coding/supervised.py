@@ -144,6 +144,29 @@ def venture_context(ventures: pd.DataFrame, fields: tuple[str, ...] = ()) -> dic
     return out
 
 
+def label_targets(labels: pd.DataFrame, ids: list[str], codes: list[str]) -> np.ndarray:
+    """(len(ids), len(codes)) from LABEL_COLUMNS rows: 1 accepted, 0 rejected, -1 no decision."""
+    col = {c: j for j, c in enumerate(codes)}
+    row = {v: i for i, v in enumerate(ids)}
+    out = np.full((len(ids), len(col)), -1, dtype=np.int8)
+    for v, c, st in zip(labels["venture_id"], labels["code_id"], labels["status"], strict=True):
+        if v in row and c in col:
+            out[row[v], col[c]] = 1 if st == "accepted" else 0
+    return out
+
+
+def venture_texts(
+    segments: pd.DataFrame, ids: list[str], ventures: pd.DataFrame | None = None, fields: tuple[str, ...] = ()
+) -> list[str]:
+    """Each venture's text, in the order of ``ids``: its context (:func:`venture_context`, when
+    ``ventures`` is given) and its segments, joined; what the venture-level models read."""
+    seg = segments[segments["venture_id"].isin(set(ids))]
+    # a text repeated in several fields (mission = program) counts once
+    texts_by = seg.groupby("venture_id")["text"].apply(lambda s: " ".join(dict.fromkeys(map(str, s))))
+    context = venture_context(ventures, fields) if ventures is not None else {}
+    return [f"{context.get(v, '')} {texts_by.get(v, '')}".strip() for v in ids]
+
+
 def _folds(ids: list[str], k: int, seed: int) -> list[list[str]]:
     rng = np.random.default_rng(seed)
     order = list(rng.permutation(len(ids)))
@@ -181,6 +204,8 @@ class SupervisedCoder(ZeroShotCoder):
         score_scale: float = 4.0,
         calibrate: bool = False,
         seed: int = 0,
+        tuned_embedder: Embedder | None = None,
+        tuned_weight: float = 0.25,
         **zeroshot_params: Any,
     ) -> None:
         super().__init__(embedder, **zeroshot_params)
@@ -204,6 +229,8 @@ class SupervisedCoder(ZeroShotCoder):
         self.score_scale = score_scale
         self.calibrate = calibrate
         self.seed = seed
+        self.tuned_embedder = tuned_embedder
+        self.tuned_weight = tuned_weight
 
     def get_params(self) -> dict[str, Any]:
         return super().get_params() | {
@@ -228,6 +255,8 @@ class SupervisedCoder(ZeroShotCoder):
             "score_scale": self.score_scale,
             "calibrate": self.calibrate,
             "seed": self.seed,
+            "tuned_embedder": getattr(self.tuned_embedder, "key", None),
+            "tuned_weight": self.tuned_weight if self.tuned_embedder is not None else None,
         }
 
     # -- training -------------------------------------------------------------------------
@@ -278,7 +307,14 @@ class SupervisedCoder(ZeroShotCoder):
             )
         self.level_ = level
         # a refit must not use old weights or an old calibration
-        for stale in ("stack_w_", "blend_", "calibration_", "oof_scores_", "oof_targets_"):
+        if self.tuned_embedder is not None and (level != "sentence" or self.method != "blend"):
+            raise InvalidInput(
+                f"a tuned embedder (simap train --finetune) works with method='blend' only; got "
+                f"method={self.method!r}, level={level!r}.",
+                field="method",
+                hint="train with method='blend' (the default), or without --finetune",
+            )
+        for stale in ("stack_w_", "blend_", "tuned_heads_", "calibration_", "oof_scores_", "oof_targets_"):
             self.__dict__.pop(stale, None)
         super().fit(codebook, corpus=corpus)
         labelled = sorted(set(labels["venture_id"]) & set(segments["venture_id"]))
@@ -299,14 +335,7 @@ class SupervisedCoder(ZeroShotCoder):
         return self
 
     def _targets(self, labels: pd.DataFrame, ids: list[str]) -> np.ndarray:
-        """(len(ids), n_codes): 1 accepted, 0 rejected, -1 no decision."""
-        col = {c: j for j, c in enumerate(self.code_ids_)}
-        row = {v: i for i, v in enumerate(ids)}
-        out = np.full((len(ids), len(col)), -1, dtype=np.int8)
-        for v, c, st in zip(labels["venture_id"], labels["code_id"], labels["status"], strict=True):
-            if v in row and c in col:
-                out[row[v], col[c]] = 1 if st == "accepted" else 0
-        return out
+        return label_targets(labels, ids, self.code_ids_)
 
     # sentence level ------------------------------------------------------------------------
     def _sentence_rows(
@@ -602,6 +631,27 @@ class SupervisedCoder(ZeroShotCoder):
         }
         if k >= 2:
             self._calibrate(oof_margin, targets)
+        if self.tuned_embedder is not None:
+            self._fit_tuned_heads(texts, targets)
+
+    def _fit_tuned_heads(self, texts: list[str], targets: np.ndarray) -> None:
+        """Per code with >= 2 positives: a class-balanced logistic regression on the tuned
+        embedder's vectors of the venture texts (SetFit's head); at prediction its probability
+        takes ``tuned_weight`` of the score. The cut stays at 0.5, and the out-of-fold scores
+        (calibration, ``--precision``) are those of the blend alone: the tuned model has seen
+        every training label, so its own out-of-fold scores would flatter it."""
+        from sklearn.linear_model import LogisticRegression
+
+        assert self.tuned_embedder is not None
+        e = np.asarray(self.tuned_embedder.embed(texts), dtype=np.float64)
+        self.tuned_heads_: dict[int, tuple[np.ndarray, float]] = {}
+        for j in range(len(self.code_ids_)):
+            known = targets[:, j] >= 0
+            y = targets[known, j] == 1
+            if y.sum() < 2 or (~y).sum() < 2:
+                continue
+            lr = LogisticRegression(class_weight="balanced", max_iter=2000).fit(e[known], y)
+            self.tuned_heads_[j] = (lr.coef_[0].copy(), float(lr.intercept_[0]))
 
     def _predict_blend(self, segments: pd.DataFrame, ventures: pd.DataFrame | None) -> pd.DataFrame:
         if len(segments) == 0:
@@ -620,18 +670,21 @@ class SupervisedCoder(ZeroShotCoder):
                 margin[:, j] = blended - part["cut"]
                 z[:, j] = blended
         score = self._probability(margin, scale=1.0)
+        heads = getattr(self, "tuned_heads_", None)
+        if heads and self.tuned_embedder is not None:
+            texts = self._venture_texts(segments, ids, ventures)
+            e = np.asarray(self.tuned_embedder.embed(texts), dtype=np.float64)
+            w = self.tuned_weight
+            for j, (coef, intercept) in heads.items():
+                score[:, j] = (1 - w) * score[:, j] + w * (1 / (1 + np.exp(-(e @ coef + intercept))))
         return self._rescored(base, ids, z, score)
 
     # venture level -------------------------------------------------------------------------
     def _venture_texts(
         self, segments: pd.DataFrame, ids: list[str], ventures: pd.DataFrame | None
     ) -> list[str]:
-        """Each venture's text: its context (:func:`venture_context`) and its segments, joined."""
-        seg = segments[segments["venture_id"].isin(set(ids))]
-        # a text repeated in several fields (mission = program) counts once
-        texts_by = seg.groupby("venture_id")["text"].apply(lambda s: " ".join(dict.fromkeys(map(str, s))))
-        context = venture_context(ventures, self.context_fields) if ventures is not None else {}
-        return [f"{context.get(v, '')} {texts_by.get(v, '')}".strip() for v in ids]
+        """Each venture's text: :func:`venture_texts` with this coder's ``context_fields``."""
+        return venture_texts(segments, ids, ventures, self.context_fields)
 
     def _featurize(self, texts: list[str]) -> Any:
         """Word and character TF-IDF and the embedding of each venture text, side by side."""

@@ -65,6 +65,7 @@ class TrainResult:
     cv: dict[str, Any]
     seconds: float
     codebook: Codebook  # the codebook (and version) the model was trained for
+    finetune_seconds: float = 0.0  # of ``seconds``: fine-tuning the sentence model (--finetune)
 
 
 def train(
@@ -74,8 +75,11 @@ def train(
     *,
     coders: list[str] | None = None,
     params: dict[str, Any] | None = None,
+    tuned_embedder: Embedder | None = None,
 ) -> TrainResult:
-    """Fit the learning coder on the human decisions and save it (a ``train`` run records it)."""
+    """Fit the learning coder on the human decisions and save it (a ``train`` run records it);
+    ``tuned_embedder``: a model fine-tuned on these labels (``simap train --finetune``) whose
+    per-code heads join the blend."""
     import joblib
 
     labels = human_labels(store, codebook, coders)
@@ -88,7 +92,7 @@ def train(
     version = repo.save_codebook(store, codebook)
     ids = sorted(set(labels["venture_id"]))
     segments = repo.load_segments(store, ids)
-    coder = SupervisedCoder(embedder, **(params or {}))
+    coder = SupervisedCoder(embedder, tuned_embedder=tuned_embedder, **(params or {}))
     corpus = repo.load_segments(store)["text"].tolist() if not getattr(embedder, "cacheable", True) else None
     coder.fit(
         codebook, corpus=corpus, segments=segments, labels=labels, ventures=repo.load_ventures(store, ids)
@@ -110,6 +114,8 @@ def train(
         "path": str(path),
         "coders": sorted(coders) if coders else "all humans",
         "train_params": params or {},  # what was asked for; automatic retraining asks the same
+        "finetune": tuned_embedder is not None,  # and fine-tunes again if this one did
+        "tuned_embedder": getattr(tuned_embedder, "key", None),
     }
     repo.finish_run(store, run_id, stats=stats)
     repo.log_event_now(
@@ -151,6 +157,12 @@ def last_train_params(store: Store, codebook: Codebook) -> dict[str, Any] | None
     """The options the newest model of this codebook version was trained with (to retrain alike)."""
     run = _latest_train_run(store, codebook)
     return (run.stats or {}).get("train_params") if run is not None else None
+
+
+def last_train_finetuned(store: Store, codebook: Codebook) -> bool:
+    """Whether the newest model of this codebook version was trained with ``--finetune``."""
+    run = _latest_train_run(store, codebook)
+    return bool((run.stats or {}).get("finetune")) if run is not None else False
 
 
 def load_trained(store: Store, codebook: Codebook) -> tuple[SupervisedCoder, int]:
