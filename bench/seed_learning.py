@@ -168,11 +168,7 @@ def run(
                 labels=labels[labels["venture_id"].isin(train_ids)],
             )
         seconds += time.perf_counter() - t0
-        out = coder.predict(seg[seg["venture_id"].isin(set(test_ids))])
-        piv = out.pivot(index="venture_id", columns="code_id", values="score").reindex(
-            index=test_ids, columns=codes
-        )
-        s = piv.fillna(0.0).to_numpy()
+        s = held_out(coder.predict(seg[seg["venture_id"].isin(set(test_ids))]), test_ids, codes)
         score[te] = s
         pred[te] = s >= 0.5
         if getattr(coder, "oof_scores_", None) is not None:
@@ -206,6 +202,12 @@ def run(
     }
 
 
+def held_out(out: pd.DataFrame, test_ids: list[str], codes: list[str]) -> np.ndarray:
+    """SUGGESTIONS of the test ventures -> their (ventures x codes) scores, 0 where none."""
+    piv = out.pivot(index="venture_id", columns="code_id", values="score")
+    return piv.reindex(index=test_ids, columns=codes).fillna(0.0).to_numpy()
+
+
 def oof_scores(data: dict[str, Any], params: dict[str, Any], *, names: bool = False) -> np.ndarray:
     """Held-out scores (ventures x codes) of one SupervisedCoder configuration on the folds
     (``names``: with the ventures' names as context, as ``simap train`` and ``simap code`` read them)."""
@@ -225,8 +227,7 @@ def oof_scores(data: dict[str, Any], params: dict[str, Any], *, names: bool = Fa
             seg[seg["venture_id"].isin(set(test_ids))],
             None if vent is None else vent[vent["id"].isin(test_ids)],
         )
-        piv = out.pivot(index="venture_id", columns="code_id", values="score")
-        score[te] = piv.reindex(index=test_ids, columns=book.ids()).fillna(0.0).to_numpy()
+        score[te] = held_out(out, test_ids, book.ids())
     return score
 
 
@@ -262,12 +263,12 @@ def finetune_scores(
         )
         seconds += time.perf_counter() - t0
         tuned = get_embedder("minilm", model=str(folder))
-        for w in scores:
-            coder = SupervisedCoder(emb, cache=cache, method="blend", tuned_embedder=tuned, tuned_weight=w)
-            coder.fit(book, segments=seg_tr, labels=lab_tr, ventures=v_tr)
+        coder = SupervisedCoder(emb, cache=cache, method="blend", tuned_embedder=tuned)
+        coder.fit(book, segments=seg_tr, labels=lab_tr, ventures=v_tr)
+        for w in scores:  # the weight only applies at prediction: one fit serves them all
+            coder.tuned_weight = w
             out = coder.predict(seg[seg["venture_id"].isin(set(test_ids))], v_te)
-            piv = out.pivot(index="venture_id", columns="code_id", values="score")
-            scores[w][te] = piv.reindex(index=test_ids, columns=book.ids()).fillna(0.0).to_numpy()
+            scores[w][te] = held_out(out, test_ids, book.ids())
     return {"scores": scores, "finetune_seconds_per_fold": round(seconds / 5, 1)}
 
 

@@ -480,35 +480,19 @@ class Project:
         (:func:`simap.coding.finetune.finetune_classifier`, about 100 s for 450 ventures on 2
         cores); its per-code heads then take a quarter of the blend's score.
         """
-        from simap.coding.training import human_labels, models_dir, train
+        from simap.coding.training import train
         from simap.embed import get_embedder
 
         book = self._codebook_or_default(codebook)
-        if finetune:
-            from simap.coding.finetune import finetune_classifier
-            from simap.coding.supervised import label_targets, venture_texts
-
-            labels = human_labels(self.store, book, coders)
-            ids = sorted(set(labels["venture_id"]))
-            segments = repo.load_segments(self.store, ids)
-            ids = [v for v in ids if v in set(segments["venture_id"])]
-            targets = label_targets(labels, ids, book.ids())
-            texts = venture_texts(segments, ids, repo.load_ventures(self.store, ids))
-            folder = models_dir(self.store) / f"finetuned-{book.version}-{len(ids)}"
-            t0 = time.perf_counter()
-            path = finetune_classifier(texts, targets, folder, progress=progress)
-            result = train(
-                self.store,
-                book,
-                get_embedder(embedder),
-                coders=coders,
-                params=params,
-                tuned_embedder=get_embedder("minilm", model=str(path)),
-            )
-            total = time.perf_counter() - t0
-            result.finetune_seconds, result.seconds = total - result.seconds, total
-            return result
-        return train(self.store, book, get_embedder(embedder), coders=coders, params=params)
+        return train(
+            self.store,
+            book,
+            get_embedder(embedder),
+            coders=coders,
+            params=params,
+            finetune=finetune,
+            progress=progress,
+        )
 
     def maybe_retrain(
         self,

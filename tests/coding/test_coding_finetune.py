@@ -56,7 +56,7 @@ def test_tuned_heads_take_their_weight_of_the_blend(tiny_codebook, fake_embedder
 
 def test_tuned_embedder_needs_the_blend(tiny_codebook, fake_embedder) -> None:
     seg, labels = segment_documents(DOCS), labels_for(TRUTH, tiny_codebook.ids())
-    with pytest.raises(InvalidInput, match="method='blend' only"):
+    with pytest.raises(InvalidInput, match="sentence-level blend only"):
         SupervisedCoder(fake_embedder, method="stack", tuned_embedder=fake_embedder).fit(
             tiny_codebook, segments=seg, labels=labels
         )

@@ -443,3 +443,14 @@ def test_train_finetune_adds_tuned_heads_and_codes(demo: Project) -> None:
     demo.code(coder="supervised")
     a = demo.assignments(demo.current_codebook())
     assert a["coder"].str.startswith("supervised:").any() and result.labels > 30
+
+
+def test_train_finetune_refuses_bad_options_before_fine_tuning(demo: Project) -> None:
+    from simap.coding.training import models_dir
+
+    demo.import_codes(Path(str(GOLD_PATH)), coder="gold")
+    with pytest.raises(InvalidInput, match="sentence-level blend only") as err:
+        demo.train(embedder="fake", params={"level": "venture"}, finetune=True)
+    assert err.value.field == "finetune" and "--level venture" in str(err.value)
+    folder = models_dir(demo.store)
+    assert not folder.exists() or not list(folder.glob("finetuned-*"))  # nothing was fine-tuned

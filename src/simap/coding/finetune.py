@@ -9,10 +9,10 @@ then dropped and the encoder saved to a folder, used like any local model
 code on its vectors (SetFit's head) and lets it take ``tuned_weight`` of the blend's score
 (:class:`simap.coding.supervised.SupervisedCoder`, ``tuned_embedder``).
 
-Measured (``python bench/seed_learning.py classifier``, grouped 5-fold CV over 567 coded
-ventures, docs/benchmarks.md): the blend plus a quarter of the fine-tuned head scores pooled kappa
-0.525 against 0.489, paired bootstrap gain +0.035 [0.006, 0.068], at about 100 s of training
-per fold on 2 cores. The earlier SetFit-style variant, contrastive pairs of evidence quotes and
+Measured (``python bench/seed_learning.py finetune``, grouped 5-fold CV over 567 coded
+ventures, docs/benchmarks.md): the blend plus a quarter of the fine-tuned heads scores pooled
+kappa 0.520 against 0.477, paired bootstrap gain +0.043 [0.015, 0.072], at about 90 s of
+training per fold on 2 cores. The earlier SetFit-style variant, contrastive pairs of evidence quotes and
 rejected ventures' sentences, lowered kappa (0.452) and is gone.
 """
 

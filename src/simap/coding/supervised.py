@@ -283,6 +283,32 @@ class SupervisedCoder(ZeroShotCoder):
                 field="code_id",
                 hint="train with the codebook the decisions were made with",
             )
+        self.level_ = level = self.resolve_level(codebook, tuned=self.tuned_embedder is not None)
+        # a refit must not use old weights or an old calibration
+        for stale in ("stack_w_", "blend_", "tuned_heads_", "calibration_", "oof_scores_", "oof_targets_"):
+            self.__dict__.pop(stale, None)
+        super().fit(codebook, corpus=corpus)
+        labelled = sorted(set(labels["venture_id"]) & set(segments["venture_id"]))
+        self.n_labels_ = len(labelled)
+        self.labelled_ids_ = labelled  # the row order of oof_scores_ / oof_targets_
+        self.thresholds_ = np.full(len(self.code_ids_), self.threshold_, dtype=np.float32)
+        self.cv_: dict[str, Any] = {}
+        if not labelled:
+            return self
+        if level == "sentence" and self.method == "blend":
+            self._fit_blend(segments, labels, labelled, ventures)
+        elif level == "sentence" and self.method == "stack":
+            self._fit_stack(segments, labels, labelled)
+        elif level == "sentence":
+            self._fit_sentence(segments, labels, labelled)
+        else:
+            self._fit_venture(segments, labels, labelled, ventures)
+        return self
+
+    def resolve_level(self, codebook: Codebook, *, tuned: bool = False) -> str:
+        """The model level ``fit`` uses for ``codebook`` ('sentence' or 'venture'), after checking
+        that the options go together (``tuned``: with a fine-tuned embedder, which needs the
+        sentence-level blend; ``simap train --finetune`` checks this before fine-tuning)."""
         level = self.level
         if level == "auto":
             level = "venture" if codebook.label_mode == "single" else "sentence"
@@ -305,34 +331,14 @@ class SupervisedCoder(ZeroShotCoder):
                 field="level",
                 hint="ask for the venture-level model: level='venture' (simap train --level venture)",
             )
-        self.level_ = level
-        # a refit must not use old weights or an old calibration
-        if self.tuned_embedder is not None and (level != "sentence" or self.method != "blend"):
+        if tuned and (level != "sentence" or self.method != "blend"):
             raise InvalidInput(
-                f"a tuned embedder (simap train --finetune) works with method='blend' only; got "
-                f"method={self.method!r}, level={level!r}.",
-                field="method",
-                hint="train with method='blend' (the default), or without --finetune",
+                "a fine-tuned embedder (simap train --finetune) works with the sentence-level blend "
+                f"only; got method={self.method!r} at level={level!r} for codebook {codebook.name!r}.",
+                field="finetune",
+                hint="drop --finetune, or train without --level venture / --context-field / --at-least-one",
             )
-        for stale in ("stack_w_", "blend_", "tuned_heads_", "calibration_", "oof_scores_", "oof_targets_"):
-            self.__dict__.pop(stale, None)
-        super().fit(codebook, corpus=corpus)
-        labelled = sorted(set(labels["venture_id"]) & set(segments["venture_id"]))
-        self.n_labels_ = len(labelled)
-        self.labelled_ids_ = labelled  # the row order of oof_scores_ / oof_targets_
-        self.thresholds_ = np.full(len(self.code_ids_), self.threshold_, dtype=np.float32)
-        self.cv_: dict[str, Any] = {}
-        if not labelled:
-            return self
-        if level == "sentence" and self.method == "blend":
-            self._fit_blend(segments, labels, labelled, ventures)
-        elif level == "sentence" and self.method == "stack":
-            self._fit_stack(segments, labels, labelled)
-        elif level == "sentence":
-            self._fit_sentence(segments, labels, labelled)
-        else:
-            self._fit_venture(segments, labels, labelled, ventures)
-        return self
+        return level
 
     def _targets(self, labels: pd.DataFrame, ids: list[str]) -> np.ndarray:
         return label_targets(labels, ids, self.code_ids_)

@@ -75,11 +75,14 @@ def train(
     *,
     coders: list[str] | None = None,
     params: dict[str, Any] | None = None,
-    tuned_embedder: Embedder | None = None,
+    finetune: bool = False,
+    progress: Any = None,
 ) -> TrainResult:
-    """Fit the learning coder on the human decisions and save it (a ``train`` run records it);
-    ``tuned_embedder``: a model fine-tuned on these labels (``simap train --finetune``) whose
-    per-code heads join the blend."""
+    """Fit the learning coder on the human decisions and save it (a ``train`` run records it).
+
+    ``finetune`` (``simap train --finetune``): first fine-tune MiniLM on the labelled venture texts
+    (:func:`simap.coding.finetune.finetune_classifier`, saved in ``models_dir``; ``progress``
+    follows it); its per-code heads then join the blend (``SupervisedCoder(tuned_embedder=)``)."""
     import joblib
 
     labels = human_labels(store, codebook, coders)
@@ -92,11 +95,15 @@ def train(
     version = repo.save_codebook(store, codebook)
     ids = sorted(set(labels["venture_id"]))
     segments = repo.load_segments(store, ids)
-    coder = SupervisedCoder(embedder, tuned_embedder=tuned_embedder, **(params or {}))
+    ventures = repo.load_ventures(store, ids)
+    coder = SupervisedCoder(embedder, **(params or {}))
+    finetune_seconds = 0.0
+    if finetune:
+        coder.resolve_level(codebook, tuned=True)  # refuse bad options before minutes of fine-tuning
+        coder.tuned_embedder = _finetuned_embedder(store, codebook, segments, labels, ventures, progress)
+        finetune_seconds = time.perf_counter() - t0
     corpus = repo.load_segments(store)["text"].tolist() if not getattr(embedder, "cacheable", True) else None
-    coder.fit(
-        codebook, corpus=corpus, segments=segments, labels=labels, ventures=repo.load_ventures(store, ids)
-    )
+    coder.fit(codebook, corpus=corpus, segments=segments, labels=labels, ventures=ventures)
     run_id = repo.start_run(
         store, kind="train", codebook_version=version, model=coder.key, params=coder.get_params()
     )
@@ -114,8 +121,8 @@ def train(
         "path": str(path),
         "coders": sorted(coders) if coders else "all humans",
         "train_params": params or {},  # what was asked for; automatic retraining asks the same
-        "finetune": tuned_embedder is not None,  # and fine-tunes again if this one did
-        "tuned_embedder": getattr(tuned_embedder, "key", None),
+        "finetune": finetune,  # and automatic retraining fine-tunes again
+        "tuned_embedder": getattr(coder.tuned_embedder, "key", None),
     }
     repo.finish_run(store, run_id, stats=stats)
     repo.log_event_now(
@@ -135,7 +142,33 @@ def train(
         cv=coder.cv_,
         seconds=time.perf_counter() - t0,
         codebook=codebook,
+        finetune_seconds=finetune_seconds,
     )
+
+
+def _finetuned_embedder(
+    store: Store,
+    codebook: Codebook,
+    segments: pd.DataFrame,
+    labels: pd.DataFrame,
+    ventures: pd.DataFrame,
+    progress: Any,
+) -> Embedder:
+    """MiniLM fine-tuned on the labelled ventures' texts (what the blend reads: name, then
+    texts), saved in ``models_dir``; returned as a ``minilm`` embedder of that folder."""
+    from simap.coding.finetune import finetune_classifier
+    from simap.coding.supervised import label_targets, venture_texts
+    from simap.embed import get_embedder
+
+    ids = sorted(set(labels["venture_id"]) & set(segments["venture_id"]))
+    folder = models_dir(store) / f"finetuned-{codebook.version}-{len(ids)}"
+    path = finetune_classifier(
+        venture_texts(segments, ids, ventures),
+        label_targets(labels, ids, codebook.ids()),
+        folder,
+        progress=progress,
+    )
+    return get_embedder("minilm", model=str(path))
 
 
 def _latest_train_run(store: Store, codebook: Codebook) -> Any:
